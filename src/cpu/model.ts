@@ -1,0 +1,57 @@
+/**
+ * The CPU interface: what the kernel sends a model and what it gets back. Every
+ * driver (scripted, OpenAI-compatible, Anthropic) implements `ModelDriver`.
+ */
+
+/** A tool call requested by the model. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** One item of a process's context. `notice` items are the kernel speaking (signals, recovery). */
+export type Message =
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[]; meta?: Record<string, unknown> }
+  | { role: 'tool'; toolCallId: string; name: string; content: string; isError?: boolean }
+  | { role: 'notice'; content: string };
+
+/** A tool as the model sees it. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/** Token counts of one model call. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface ModelRequest {
+  /** The model string without its driver prefix. */
+  model: string;
+  system: string;
+  messages: Message[];
+  tools: ToolSpec[];
+}
+
+export interface ModelResponse {
+  content: string;
+  toolCalls: ToolCall[];
+  usage: Usage;
+  /** Driver facts to journal with the response (the scripted CPU's turn number). */
+  meta?: Record<string, unknown>;
+}
+
+/** A model endpoint. `complete` must reject when `signal` aborts. */
+export interface ModelDriver {
+  complete(request: ModelRequest, options: { signal: AbortSignal }): Promise<ModelResponse>;
+}
+
+/** A rough token estimate (4 characters a token) until a real tokenizer is wired in. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}

@@ -1,0 +1,123 @@
+/**
+ * The scripted CPU: a deterministic model for demos, tests and benchmarks. It keeps
+ * no state of its own: the next turn follows from the request (the last turn
+ * number is journaled in the assistant message's meta), so it survives crashes
+ * exactly like a real model whose answers are journaled.
+ */
+import { AosError } from '../errors.js';
+import { type ModelDriver, type ModelRequest, type ModelResponse, type ToolCall, estimateTokens } from './model.js';
+import { type Script, type ScriptTurn, compileMatch } from './script.js';
+
+/** Runs a script; `requests` counts the calls it answered (for demos and tests). */
+export class ScriptedDriver implements ModelDriver {
+  requests = 0;
+  private readonly matchers: (((text: string) => boolean) | undefined)[];
+
+  constructor(private readonly script: Script) {
+    this.matchers = script.turns.map((turn, index) =>
+      turn.match === undefined ? undefined : compileMatch(turn.match, `${script.source}: turns.${index}.match`),
+    );
+  }
+
+  async complete(request: ModelRequest, options: { signal: AbortSignal }): Promise<ModelResponse> {
+    const next = nextTurnIndex(request);
+    const lastObservation = lastObservationOf(request);
+    let chosen = -1;
+    for (let index = next; index < this.script.turns.length; index++) {
+      const matcher = this.matchers[index];
+      if (matcher === undefined || matcher(lastObservation)) {
+        chosen = index;
+        break;
+      }
+    }
+    if (chosen === -1) {
+      throw new AosError(
+        'invalid_input',
+        `script ${this.script.source} ran out of turns: no turn after turn ${next - 1} fits (it has ${this.script.turns.length})`,
+        { hint: 'add turns to the script, or end it with a turn that has finish:' },
+      );
+    }
+    const turn = this.script.turns[chosen]!;
+    await delay(turn.delay_ms ?? this.script.delay_ms ?? 0, options.signal);
+    this.requests += 1;
+    const variables = templateVariables(request, lastObservation);
+    const content = fill(turn.text ?? '', variables) as string;
+    const toolCalls = toolCallsOf(turn, chosen, variables);
+    return {
+      content,
+      toolCalls,
+      usage: {
+        inputTokens: estimateTokens(JSON.stringify(request.messages) + request.system),
+        outputTokens: estimateTokens(content + JSON.stringify(toolCalls)),
+      },
+      meta: { turn: chosen },
+    };
+  }
+}
+
+function nextTurnIndex(request: ModelRequest): number {
+  for (let index = request.messages.length - 1; index >= 0; index--) {
+    const message = request.messages[index]!;
+    if (message.role === 'assistant' && typeof message.meta?.turn === 'number') return message.meta.turn + 1;
+  }
+  return 0;
+}
+
+function lastObservationOf(request: ModelRequest): string {
+  for (let index = request.messages.length - 1; index >= 0; index--) {
+    const message = request.messages[index]!;
+    if (message.role !== 'assistant') return message.content;
+  }
+  return '';
+}
+
+function templateVariables(request: ModelRequest, last: string): Record<string, string> {
+  const firstUser = request.messages.find((message) => message.role === 'user');
+  const observations: string[] = [];
+  for (let index = request.messages.length - 1; index >= 0; index--) {
+    const message = request.messages[index]!;
+    if (message.role === 'assistant') break;
+    if (message.role === 'tool') observations.unshift(message.content);
+  }
+  return { input: firstUser?.content ?? '', last, observations: observations.join('\n') };
+}
+
+function toolCallsOf(turn: ScriptTurn, index: number, variables: Record<string, string>): ToolCall[] {
+  const calls: ToolCall[] = (turn.tool_calls ?? []).map((call, position) => ({
+    id: `t${index}_${position}`,
+    name: call.name,
+    arguments: fill(call.arguments ?? {}, variables) as Record<string, unknown>,
+  }));
+  if (turn.finish !== undefined) {
+    calls.push({ id: `t${index}_finish`, name: 'finish', arguments: { result: fill(turn.finish, variables) } });
+  }
+  return calls;
+}
+
+/** Replaces {{input}}, {{last}} and {{observations}} in every string inside `value`. */
+function fill(value: unknown, variables: Record<string, string>): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) => variables[name] ?? whole);
+  }
+  if (Array.isArray(value)) return value.map((item) => fill(item, variables));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fill(item, variables)]));
+  }
+  return value;
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  if (ms === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

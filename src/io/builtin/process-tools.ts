@@ -1,0 +1,179 @@
+/**
+ * The kernel's own tools, what an agent uses to act as a process: finish, spawn,
+ * wait, send, recv, sleep. They are transactional: each runs inside the
+ * transaction that journals its step, so it happens exactly once, and a call that
+ * must wait parks the process (waiting, sleeping) instead of holding a worker.
+ */
+import { z } from 'zod';
+import { AosError } from '../../errors.js';
+import { parseDuration } from '../../duration.js';
+import type { ProcessRow } from '../../process/process-table.js';
+import { spawnProcess } from '../../process/spawn.js';
+import type { Queryable } from '../../storage/db.js';
+import { type Tool, type ToolContext, type ToolOutcome, defineTool, errorResult, textResult } from '../tool.js';
+
+const duration = z.union([z.number().int().min(0), z.string()]);
+
+const finish = defineTool({
+  name: 'finish',
+  description: 'End this process with a result. Status 0 means success; any other number, failure.',
+  input: z.object({ result: z.unknown().optional(), status: z.number().int().min(0).max(127).optional() }),
+  annotations: { idempotent: true },
+  transactional: true,
+  async run(input) {
+    const status = input.status ?? 0;
+    return { kind: 'exit', status, result: input.result ?? null, content: `exited with status ${status}` };
+  },
+});
+
+const spawn = defineTool({
+  name: 'spawn',
+  description:
+    'Start a child process running the named agent with the given input. Returns its pid at once; use wait to collect its result.',
+  input: z.object({ agent: z.string().min(1), input: z.string().optional(), priority: z.number().int().optional() }),
+  annotations: {},
+  transactional: true,
+  async run(input, context) {
+    const allowed = [context.definition.name, ...(context.definition.agents ?? [])];
+    if (!allowed.includes(input.agent)) {
+      return errorResult(
+        `forbidden: this agent may spawn only ${allowed.join(', ')}; "${input.agent}" is not listed under agents: in its file`,
+      );
+    }
+    const pid = await spawnProcess(context.db, {
+      agent: input.agent,
+      input: input.input ?? '',
+      ppid: context.pid,
+      owner: context.process.owner,
+      priority: input.priority ?? context.process.priority,
+    });
+    return textResult(JSON.stringify({ pid }), { pid });
+  },
+});
+
+const wait = defineTool({
+  name: 'wait',
+  description:
+    'Wait until process pid exits and return its exit status and result. With timeout, give up after that long.',
+  input: z.object({ pid: z.number().int().positive(), timeout: duration.optional() }),
+  annotations: { readOnly: true, idempotent: true },
+  transactional: true,
+  async run(input, context) {
+    const child = await context.db.query<ProcessRow>('select * from aos.processes where pid = $1', [input.pid]);
+    const row = child.rows[0];
+    if (row === undefined) return errorResult(`not_found: no process with pid ${input.pid}`);
+    if (row.pid === context.pid) return errorResult('invalid_input: a process cannot wait for itself');
+    if (row.state === 'exited') {
+      await context.db.query('update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1', [
+        row.pid,
+      ]);
+      const outcome = { pid: row.pid, exitStatus: row.exit_status, result: row.result ?? null, error: row.error };
+      return textResult(JSON.stringify(outcome), outcome);
+    }
+    return blockOrTimeOut(context, input.timeout, 'waiting', 'child', { pid: input.pid }, () =>
+      textResult(JSON.stringify({ pid: input.pid, timedOut: true }), { pid: input.pid, timedOut: true }),
+    );
+  },
+});
+
+const send = defineTool({
+  name: 'send',
+  description: "Put a message in process pid's mailbox.",
+  input: z.object({ pid: z.number().int().positive(), message: z.string() }),
+  annotations: {},
+  transactional: true,
+  async run(input, context) {
+    try {
+      const result = await context.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
+        input.pid,
+        input.message,
+        context.pid,
+      ]);
+      return textResult(JSON.stringify({ sent: true, messageId: result.rows[0]!.id }));
+    } catch (error) {
+      if (error instanceof AosError && (error.code === 'not_found' || error.code === 'conflict')) {
+        return errorResult(`${error.code}: ${error.message}`);
+      }
+      throw error;
+    }
+  },
+});
+
+const recv = defineTool({
+  name: 'recv',
+  description: 'Take the oldest message from this process’s mailbox, waiting for one if it is empty.',
+  input: z.object({ timeout: duration.optional() }),
+  annotations: {},
+  transactional: true,
+  async run(input, context) {
+    const taken = await context.db.query<{ id: number; sender_pid: number | null; body: string }>(
+      `update aos.mailbox set received_at = now()
+        where id = (select id from aos.mailbox where pid = $1 and received_at is null order by id limit 1)
+        returning id, sender_pid, body`,
+      [context.pid],
+    );
+    const message = taken.rows[0];
+    if (message !== undefined) {
+      const output = { from: message.sender_pid, message: message.body };
+      return textResult(JSON.stringify(output), output);
+    }
+    return blockOrTimeOut(context, input.timeout, 'waiting', 'message', {}, () =>
+      textResult(JSON.stringify({ timedOut: true }), { timedOut: true }),
+    );
+  },
+});
+
+const sleep = defineTool({
+  name: 'sleep',
+  description: 'Sleep for a duration (milliseconds, or "30s", "5m"). The sleep survives restarts.',
+  input: z.object({ duration }),
+  annotations: { idempotent: true },
+  transactional: true,
+  async run(input, context) {
+    const ms = parseDuration(input.duration, 'duration');
+    return blockOrTimeOut(context, ms, 'sleeping', 'sleep', {}, () => textResult('slept'));
+  },
+});
+
+/**
+ * Parks the process until woken, or until `timeout` has passed since this call
+ * first blocked; then `onTimeout` is the result. The deadline is kept in the
+ * process's wait_detail, keyed by the call id, so it survives restarts.
+ */
+async function blockOrTimeOut(
+  context: ToolContext,
+  timeout: number | string | undefined,
+  state: 'waiting' | 'sleeping',
+  reason: string,
+  detail: Record<string, unknown>,
+  onTimeout: () => ToolOutcome,
+): Promise<ToolOutcome> {
+  const previous = context.process.wait_detail;
+  const now = await databaseNow(context.db);
+  let deadline: number | null = null;
+  if (previous?.callId === context.callId && typeof previous.deadline === 'string') {
+    deadline = Date.parse(previous.deadline);
+  } else if (timeout !== undefined) {
+    deadline = now + parseDuration(timeout, 'timeout');
+  }
+  if (deadline !== null && now >= deadline) return onTimeout();
+  return {
+    kind: 'block',
+    state,
+    reason,
+    detail: {
+      ...detail,
+      callId: context.callId,
+      ...(deadline === null ? {} : { deadline: new Date(deadline).toISOString() }),
+    },
+    wakeAt: deadline === null ? null : new Date(deadline),
+  };
+}
+
+async function databaseNow(db: Queryable): Promise<number> {
+  const result = await db.query<{ now: Date }>('select now() as now');
+  return new Date(result.rows[0]!.now).getTime();
+}
+
+/** The process tools, in a fixed order. */
+export const processTools: Tool[] = [finish, spawn, wait, send, recv, sleep];

@@ -1,0 +1,81 @@
+/**
+ * A tool is a device driver: a name, a description, an input schema, annotations,
+ * and a handler. Tool failures are results (isError) that go back to the model,
+ * never exceptions that kill the process.
+ */
+import { z } from 'zod';
+import type { ToolSpec } from '../cpu/model.js';
+import type { AgentDefinition } from '../process/agent-definition.js';
+import type { ProcessRow } from '../process/process-table.js';
+import type { Queryable } from '../storage/db.js';
+
+/** Hints about a tool's effects; `idempotent` tools are re-run after a crash, others are not. */
+export interface ToolAnnotations {
+  readOnly?: boolean;
+  destructive?: boolean;
+  idempotent?: boolean;
+  openWorld?: boolean;
+}
+
+/** What a handler gets besides its arguments. */
+export interface ToolContext {
+  pid: number;
+  callId: string;
+  /** Aborts when the process is killed or loses its lease. */
+  signal: AbortSignal;
+  definition: AgentDefinition;
+  /** The database; for transactional tools, the journal step's own transaction. */
+  db: Queryable;
+  /** The process row, locked for the transaction's duration (transactional tools only). */
+  process: ProcessRow;
+}
+
+/** What a tool call produced. */
+export type ToolOutcome =
+  | { kind: 'result'; content: string; isError?: boolean; output?: unknown }
+  | {
+      kind: 'block';
+      state: 'waiting' | 'sleeping';
+      reason: string;
+      detail: Record<string, unknown>;
+      wakeAt: Date | null;
+    }
+  | { kind: 'exit'; status: number; result: unknown; content: string };
+
+/** A tool definition. */
+export interface Tool<Input = Record<string, unknown>> {
+  name: string;
+  description: string;
+  input: z.ZodType<Input>;
+  annotations: ToolAnnotations;
+  /**
+   * Runs inside the transaction that journals the step: exactly once, and it may
+   * block the process (waiting, sleeping) or end it. For kernel tools.
+   */
+  transactional?: boolean;
+  run(input: Input, context: ToolContext): Promise<ToolOutcome>;
+}
+
+/** Builds a tool with its input type inferred from the schema. */
+export function defineTool<Schema extends z.ZodType<Record<string, unknown>>>(
+  tool: Omit<Tool<z.infer<Schema>>, 'input'> & { input: Schema },
+): Tool {
+  return tool as unknown as Tool;
+}
+
+/** The result outcome for plain text. */
+export function textResult(content: string, output?: unknown): ToolOutcome {
+  return output === undefined ? { kind: 'result', content } : { kind: 'result', content, output };
+}
+
+/** The result outcome for a failure the model should see. */
+export function errorResult(content: string): ToolOutcome {
+  return { kind: 'result', content, isError: true };
+}
+
+/** How the model sees a tool. */
+export function toolSpecOf(tool: Tool): ToolSpec {
+  const schema = z.toJSONSchema(tool.input, { io: 'input' }) as Record<string, unknown>;
+  delete schema.$schema;
+  return { name: tool.name, description: tool.description, inputSchema: schema };
+}

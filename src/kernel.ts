@@ -1,0 +1,116 @@
+/**
+ * createKernel wires the subsystems around one database: the syscall table and its
+ * single dispatch path, the tool registry, the model resolver, workers, and
+ * in-process wake-ups. Instances only, no globals: two kernels never share state.
+ */
+import { EventEmitter } from 'node:events';
+import type { z } from 'zod';
+import { type ModelResolver, createModelResolver } from './cpu/resolve-model.js';
+import { AosError } from './errors.js';
+import { processTools } from './io/builtin/process-tools.js';
+import { ToolRegistry } from './io/tool-registry.js';
+import type { Tool } from './io/tool.js';
+import { Worker, type WorkerOptions } from './process/worker.js';
+import type { Db } from './storage/db.js';
+import { migrate } from './storage/migrate.js';
+import { type Caller, grants, localUser } from './syscalls/syscall.js';
+import { type SyscallName, type Syscalls, syscalls } from './syscalls/table.js';
+
+export interface KernelOptions {
+  db: Db;
+  /** Tools besides the built-in process tools. */
+  tools?: Tool[];
+  /** How model strings become drivers; the built-in resolver by default. */
+  models?: ModelResolver;
+  /** Apply pending migrations on start; default true. */
+  migrate?: boolean;
+}
+
+/** Input and output types of a syscall, by name. */
+export type SyscallInput<Name extends SyscallName> = z.input<Syscalls[Name]['input']>;
+export type SyscallOutput<Name extends SyscallName> = z.output<Syscalls[Name]['output']>;
+
+export interface Kernel {
+  readonly db: Db;
+  readonly tools: ToolRegistry;
+  readonly models: ModelResolver;
+  /** The one dispatch path: validates input, checks the capability, runs the handler. */
+  call<Name extends SyscallName>(name: Name, input: SyscallInput<Name>, caller?: Caller): Promise<SyscallOutput<Name>>;
+  /** A worker that runs processes in this Node process; call `start()` on it. */
+  createWorker(options?: WorkerOptions): Worker;
+  /** Wakes this process's workers and waiters (something became runnable or exited). */
+  poke(): void;
+  onPoke(listener: () => void): () => void;
+  /** Resolves after the next poke or notification, or after `ms`. */
+  waitForChange(ms: number): Promise<void>;
+  /** Closes the database. Stop workers first. */
+  close(): Promise<void>;
+}
+
+/** Creates a kernel on `db`, migrating it first unless told not to. */
+export async function createKernel(options: KernelOptions): Promise<Kernel> {
+  const { db } = options;
+  if (options.migrate ?? true) await migrate(db);
+  const tools = new ToolRegistry([...processTools, ...(options.tools ?? [])]);
+  const models = options.models ?? createModelResolver();
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  let stopListening: (() => Promise<void>)[] = [];
+  if (db.deliversNotifications) {
+    const poke = () => events.emit('poke');
+    stopListening = [await db.listen('aos_exit', poke), await db.listen('aos_wake', poke)];
+  }
+
+  const kernel: Kernel = {
+    db,
+    tools,
+    models,
+    async call(name, input, caller = localUser) {
+      const syscall = syscalls[name];
+      if (syscall === undefined) {
+        throw new AosError('not_found', `no syscall named "${String(name)}"`, { hint: 'see: aos --desc' });
+      }
+      const parsed = syscall.input.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.length > 0 ? issue.path.join('.') : 'input';
+        throw new AosError('invalid_input', `${name}: ${field}: ${issue.message}`, {
+          hint: `see: aos ${name} --desc`,
+        });
+      }
+      if (!grants(caller.capabilities, syscall.capability)) {
+        throw new AosError('forbidden', `${name} needs the capability ${syscall.capability}`, {
+          hint: 'ask for it in the capabilities of the agent or user',
+        });
+      }
+      const output = await syscall.handler(kernel, parsed.data as never, caller);
+      return output as never;
+    },
+    createWorker(workerOptions) {
+      return new Worker({ db, tools, models, onPoke: kernel.onPoke, poke: kernel.poke }, workerOptions);
+    },
+    poke() {
+      events.emit('poke');
+    },
+    onPoke(listener) {
+      events.on('poke', listener);
+      return () => events.off('poke', listener);
+    },
+    waitForChange(ms) {
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          events.off('poke', done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        events.on('poke', done);
+      });
+    },
+    async close() {
+      for (const stop of stopListening) await stop();
+      await db.close();
+    },
+  };
+  return kernel;
+}

@@ -1,0 +1,148 @@
+/**
+ * The journal: one row per step in aos.steps, each written in one round trip by a
+ * SQL function that also checks the writer's lease (fencing), extends it, and
+ * returns the signals waiting for the process.
+ */
+import type { Message, Usage } from '../cpu/model.js';
+import type { Queryable } from '../storage/db.js';
+
+/** What a worker holds while it runs a process; every write is checked against it. */
+export interface Lease {
+  pid: number;
+  generation: number;
+  leaseMs: number;
+}
+
+export type StepKind = 'spawn' | 'model' | 'tool' | 'signal' | 'notice' | 'exit';
+export type StepStatus = 'started' | 'done' | 'failed' | 'unknown-outcome' | 'cancelled';
+
+/** One step to write. `countsAsStep` adds to the process's step usage (model and tool steps do). */
+export interface StepRecord {
+  kind: StepKind;
+  status: StepStatus;
+  name?: string;
+  callId?: string;
+  input?: unknown;
+  output?: unknown;
+  messages?: Message[];
+  usage?: Usage;
+  countsAsStep?: boolean;
+  handledSignals?: string[];
+}
+
+/** What the database says after a write. */
+export interface StepWritten {
+  seq: number;
+  pendingSignals: string[];
+}
+
+/** A journal row as read back. */
+export interface JournalStep {
+  seq: number;
+  kind: StepKind;
+  name: string | null;
+  callId: string | null;
+  status: StepStatus;
+  input: unknown;
+  output: unknown;
+  messages: Message[];
+  usage: Usage | null;
+  generation: number;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+interface WriteRow {
+  seq: number;
+  pending_signals: string[];
+}
+
+/** Appends a step, fenced by the lease; throws LeaseLostError when the lease is gone. */
+export async function appendStep(db: Queryable, lease: Lease, step: StepRecord): Promise<StepWritten> {
+  const result = await db.query<WriteRow>(
+    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)',
+    [
+      lease.pid,
+      lease.generation,
+      lease.leaseMs,
+      step.kind,
+      step.name ?? null,
+      step.callId ?? null,
+      step.status,
+      json(step.input),
+      json(step.output),
+      JSON.stringify(step.messages ?? []),
+      json(step.usage),
+      step.countsAsStep ? 1 : 0,
+      tokensOf(step.usage),
+      step.handledSignals ?? null,
+    ],
+  );
+  const row = result.rows[0]!;
+  return { seq: row.seq, pendingSignals: row.pending_signals };
+}
+
+/** Completes a step journaled as `started`, fenced by the lease. */
+export async function finishStep(
+  db: Queryable,
+  lease: Lease,
+  seq: number,
+  step: Pick<StepRecord, 'status' | 'output' | 'messages' | 'usage' | 'countsAsStep'>,
+): Promise<StepWritten> {
+  const result = await db.query<WriteRow>('select * from aos.finish_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+    lease.pid,
+    lease.generation,
+    lease.leaseMs,
+    seq,
+    step.status,
+    json(step.output),
+    JSON.stringify(step.messages ?? []),
+    json(step.usage),
+    step.countsAsStep ? 1 : 0,
+    tokensOf(step.usage),
+  ]);
+  const row = result.rows[0]!;
+  return { seq: row.seq, pendingSignals: row.pending_signals };
+}
+
+interface StepRow {
+  seq: number;
+  kind: StepKind;
+  name: string | null;
+  call_id: string | null;
+  status: StepStatus;
+  input: unknown;
+  output: unknown;
+  messages: Message[];
+  usage: Usage | null;
+  generation: number;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+/** The whole journal of a process, in order. */
+export async function loadJournal(db: Queryable, pid: number): Promise<JournalStep[]> {
+  const result = await db.query<StepRow>('select * from aos.steps where pid = $1 order by seq', [pid]);
+  return result.rows.map((row) => ({
+    seq: row.seq,
+    kind: row.kind,
+    name: row.name,
+    callId: row.call_id,
+    status: row.status,
+    input: row.input,
+    output: row.output,
+    messages: row.messages,
+    usage: row.usage,
+    generation: row.generation,
+    startedAt: new Date(row.started_at).toISOString(),
+    finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
+  }));
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+function tokensOf(usage: Usage | undefined): number {
+  return usage === undefined ? 0 : usage.inputTokens + usage.outputTokens;
+}

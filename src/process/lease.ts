@@ -1,0 +1,68 @@
+/**
+ * Leases: how a worker claims runnable processes (FOR UPDATE SKIP LOCKED, by
+ * priority then fair share), renews what it holds, and lets go. Each claim bumps
+ * the lease generation, which every journal write checks (fencing).
+ */
+import type { Queryable } from '../storage/db.js';
+import type { ProcessRow } from './process-table.js';
+
+/** Claims up to `limit` runnable processes for `workerId`: ready ones, expired leases, and due wake-ups. */
+export async function claimProcesses(
+  db: Queryable,
+  workerId: string,
+  leaseMs: number,
+  limit: number,
+): Promise<ProcessRow[]> {
+  const result = await db.query<ProcessRow>(
+    `update aos.processes p
+        set state = 'running', lease_owner = $1, lease_generation = p.lease_generation + 1,
+            lease_expires_at = now() + make_interval(secs => $2 / 1000.0),
+            started_at = coalesce(p.started_at, now()), wait_reason = null, wake_at = null, updated_at = now()
+       from (select pid from aos.processes
+              where state = 'ready'
+                 or (state = 'running' and lease_expires_at < now())
+                 or (state in ('waiting', 'sleeping') and wake_at <= now())
+              order by priority desc, vruntime, pid
+              limit $3
+                for update skip locked) claimable
+      where p.pid = claimable.pid
+      returning p.*`,
+    [workerId, leaseMs, limit],
+  );
+  return result.rows;
+}
+
+/** A lease a worker holds. */
+export interface HeldLease {
+  pid: number;
+  generation: number;
+}
+
+/** Extends every lease still held; returns the pending signals of each, and omits the ones that are lost. */
+export async function renewLeases(
+  db: Queryable,
+  workerId: string,
+  leaseMs: number,
+  held: HeldLease[],
+): Promise<Map<number, string[]>> {
+  if (held.length === 0) return new Map();
+  const result = await db.query<{ pid: number; pending_signals: string[] }>(
+    `update aos.processes
+        set lease_expires_at = now() + make_interval(secs => $2 / 1000.0)
+      where lease_owner = $1 and state = 'running' and lease_expires_at > now()
+        and (pid, lease_generation) in (select * from unnest($3::bigint[], $4::bigint[]))
+      returning pid, pending_signals`,
+    [workerId, leaseMs, held.map((lease) => lease.pid), held.map((lease) => lease.generation)],
+  );
+  return new Map(result.rows.map((row) => [row.pid, row.pending_signals]));
+}
+
+/** Gives back every process this worker still holds, as ready (used at shutdown). */
+export async function releaseAll(db: Queryable, workerId: string): Promise<number> {
+  const result = await db.query(
+    `update aos.processes set state = 'ready', lease_owner = null, lease_expires_at = null, updated_at = now()
+      where lease_owner = $1 and state = 'running'`,
+    [workerId],
+  );
+  return result.rowCount;
+}

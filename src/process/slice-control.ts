@@ -1,0 +1,37 @@
+/**
+ * How a worker reaches into a running slice: KILL and a lost lease abort
+ * everything in flight, INT aborts only the current model call, and shutdown asks
+ * the slice to let go at its next step boundary.
+ */
+import type { SignalName } from './signals.js';
+
+export class SliceControl {
+  /** Aborts every call in flight: the process was killed or its lease is gone. */
+  readonly everything = new AbortController();
+  private modelCall: AbortController | undefined;
+  /** Signals that arrived by notification since the last journal write. */
+  readonly arrived = new Set<SignalName>();
+  shuttingDown = false;
+
+  /** A signal reported for this process while it runs. */
+  deliver(signal: SignalName): void {
+    this.arrived.add(signal);
+    if (signal === 'KILL') this.everything.abort(new Error('killed'));
+    if (signal === 'INT') this.modelCall?.abort(new Error('interrupted'));
+  }
+
+  /** The lease could not be renewed: stop writing and stop working. */
+  leaseLost(): void {
+    this.everything.abort(new Error('lease lost'));
+  }
+
+  /** An abort signal for one model call, aborted by INT and by `everything`. */
+  beginModelCall(): AbortSignal {
+    this.modelCall = new AbortController();
+    return AbortSignal.any([this.modelCall.signal, this.everything.signal]);
+  }
+
+  endModelCall(): void {
+    this.modelCall = undefined;
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * A worker: claims runnable processes, runs one slice of each at a time (up to its
+ * concurrency), renews its leases by heartbeat, and passes signals that arrive by
+ * NOTIFY to the slice they concern. Wakes on NOTIFY or an in-process poke, and
+ * polls as a backstop. Any number of workers may share one database.
+ */
+import { hostname } from 'node:os';
+import type { ModelResolver } from '../cpu/resolve-model.js';
+import { toAosError } from '../errors.js';
+import type { ToolRegistry } from '../io/tool-registry.js';
+import type { Db } from '../storage/db.js';
+import type { AgentDefinition } from './agent-definition.js';
+import { type SliceOutcome, runSlice } from './agent-loop.js';
+import { claimProcesses, releaseAll, renewLeases } from './lease.js';
+import type { ProcessRow } from './process-table.js';
+import { type SignalName, signalNames } from './signals.js';
+import { SliceControl } from './slice-control.js';
+import { getAgentDefinition } from './spawn.js';
+
+export interface WorkerOptions {
+  /** Processes run at once; default 4. */
+  concurrency?: number;
+  /** Lease length; default 5 s. Heartbeats renew it every third of that. */
+  leaseMs?: number;
+  /** Longest sleep between claim attempts when nothing wakes the worker; default 500 ms. */
+  pollMs?: number;
+  /** Slice length before a process yields to other ready ones; default 2 s. */
+  quantumMs?: number;
+  id?: string;
+  /** Called for each slice that starts and ends (for demos and logs). */
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+export type WorkerEvent =
+  | { type: 'slice-started'; pid: number; generation: number; workerId: string }
+  | { type: 'slice-ended'; pid: number; outcome: SliceOutcome; workerId: string }
+  | { type: 'error'; pid?: number; message: string; workerId: string };
+
+/** What a worker needs from the kernel. */
+export interface WorkerHost {
+  db: Db;
+  tools: ToolRegistry;
+  models: ModelResolver;
+  /** Registers a callback for in-process wake-ups; returns an unsubscribe function. */
+  onPoke(listener: () => void): () => void;
+  /** Wakes in-process waiters (a slice ended: a process may have exited). */
+  poke(): void;
+}
+
+interface ActiveSlice {
+  generation: number;
+  control: SliceControl;
+  done: Promise<void>;
+}
+
+export class Worker {
+  readonly id: string;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly quantumMs: number;
+  private readonly active = new Map<number, ActiveSlice>();
+  private readonly definitions = new Map<string, Promise<AgentDefinition>>();
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly cleanups: (() => unknown)[] = [];
+
+  constructor(
+    private readonly host: WorkerHost,
+    private readonly options: WorkerOptions = {},
+  ) {
+    this.id = options.id ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.concurrency = options.concurrency ?? 4;
+    this.leaseMs = options.leaseMs ?? 5000;
+    this.pollMs = options.pollMs ?? 500;
+    this.quantumMs = options.quantumMs ?? 2000;
+  }
+
+  /** Starts claiming work; resolves once the worker listens for wake-ups. */
+  async start(): Promise<void> {
+    const { db } = this.host;
+    this.cleanups.push(this.host.onPoke(() => this.wake?.()));
+    if (db.deliversNotifications) {
+      this.cleanups.push(await db.listen('aos_wake', () => this.wake?.()));
+      this.cleanups.push(
+        await db.listen('aos_signal', (payload) => {
+          const [pid, signal] = payload.split(' ');
+          if (signalNames.includes(signal as SignalName)) {
+            this.active.get(Number(pid))?.control.deliver(signal as SignalName);
+          }
+        }),
+      );
+    }
+    this.heartbeat = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.loopDone = this.loop();
+  }
+
+  /** Processes running in this worker now. */
+  get running(): number[] {
+    return [...this.active.keys()];
+  }
+
+  /**
+   * Stops claiming, lets each slice finish its current step, and gives its processes
+   * back as ready; after `graceMs` (default 10 s) in-flight calls are aborted.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.stopping) return this.loopDone;
+    this.stopping = true;
+    this.wake?.();
+    for (const slice of this.active.values()) slice.control.shuttingDown = true;
+    const slices = Promise.all([...this.active.values()].map((slice) => slice.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      slices.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      for (const slice of this.active.values()) slice.control.leaseLost();
+      await slices;
+    }
+    clearInterval(this.heartbeat);
+    await this.loopDone;
+    for (const cleanup of this.cleanups) await cleanup();
+    await releaseAll(this.host.db, this.id).catch(() => 0);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.concurrency - this.active.size;
+      let claimed: ProcessRow[] = [];
+      if (free > 0) {
+        try {
+          claimed = await claimProcesses(this.host.db, this.id, this.leaseMs, free);
+        } catch (error) {
+          this.emit({ type: 'error', message: toAosError(error).message, workerId: this.id });
+        }
+        for (const row of claimed) this.startSlice(row);
+      }
+      if (claimed.length > 0 && claimed.length === free) continue;
+      await this.sleep(this.pollMs);
+    }
+  }
+
+  private startSlice(row: ProcessRow): void {
+    const control = new SliceControl();
+    for (const signal of row.pending_signals) {
+      if (signalNames.includes(signal as SignalName)) control.arrived.add(signal as SignalName);
+    }
+    const generation = row.lease_generation;
+    this.emit({ type: 'slice-started', pid: row.pid, generation, workerId: this.id });
+    const done = (async () => {
+      try {
+        const definition = await this.definition(row.agent_name, row.agent_version);
+        const outcome = await runSlice({
+          db: this.host.db,
+          tools: this.host.tools,
+          models: this.host.models,
+          definition,
+          process: row,
+          lease: { pid: row.pid, generation, leaseMs: this.leaseMs },
+          control,
+          quantumMs: this.quantumMs,
+        });
+        this.emit({ type: 'slice-ended', pid: row.pid, outcome, workerId: this.id });
+      } catch (error) {
+        // The lease runs out and another worker (or this one) retries the process.
+        this.emit({ type: 'error', pid: row.pid, message: toAosError(error).message, workerId: this.id });
+      } finally {
+        this.active.delete(row.pid);
+        this.host.poke();
+      }
+    })();
+    this.active.set(row.pid, { generation, control, done });
+  }
+
+  private definition(name: string, version: number): Promise<AgentDefinition> {
+    const key = `${name}@${version}`;
+    let cached = this.definitions.get(key);
+    if (cached === undefined) {
+      cached = getAgentDefinition(this.host.db, name, version);
+      cached.catch(() => this.definitions.delete(key));
+      this.definitions.set(key, cached);
+    }
+    return cached;
+  }
+
+  private async renew(): Promise<void> {
+    const held = [...this.active.entries()].map(([pid, slice]) => ({ pid, generation: slice.generation }));
+    if (held.length === 0) return;
+    let renewed: Map<number, string[]>;
+    try {
+      renewed = await renewLeases(this.host.db, this.id, this.leaseMs, held);
+    } catch (error) {
+      this.emit({ type: 'error', message: `heartbeat failed: ${toAosError(error).message}`, workerId: this.id });
+      return;
+    }
+    for (const { pid, generation } of held) {
+      const slice = this.active.get(pid);
+      if (slice === undefined || slice.generation !== generation) continue;
+      const pending = renewed.get(pid);
+      if (pending === undefined) {
+        slice.control.leaseLost();
+        continue;
+      }
+      for (const signal of pending) {
+        if (signal === 'KILL' || signal === 'INT') slice.control.deliver(signal);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private emit(event: WorkerEvent): void {
+    this.options.onEvent?.(event);
+  }
+}

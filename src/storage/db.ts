@@ -1,0 +1,35 @@
+/**
+ * The Db interface: the one way aos talks to PostgreSQL, whether a server
+ * (node-postgres) or the embedded PGlite. Everything above this file is the same
+ * code for both.
+ */
+
+/** Rows and count of one statement. */
+export interface QueryResult<Row> {
+  rows: Row[];
+  rowCount: number;
+}
+
+/** Anything that runs a parameterised statement: the database, or a transaction. */
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  /** Runs a script of several statements with no parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/** Which engine is behind a Db. */
+export type DbKind = 'postgres' | 'pglite';
+
+/** A database handle. Statements outside `transaction` each run in their own transaction. */
+export interface Db extends Queryable {
+  readonly kind: DbKind;
+  /** Where the data lives, safe to print (no password). */
+  readonly location: string;
+  /** Whether `listen` delivers notifications raised by other processes. */
+  readonly deliversNotifications: boolean;
+  /** Runs `work` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Calls `onNotify` for each NOTIFY on `channel`; resolves to an unsubscribe function. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}

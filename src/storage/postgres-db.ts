@@ -1,0 +1,125 @@
+/**
+ * The Db implementation for a PostgreSQL server (or anything speaking its wire
+ * protocol, such as the embedded database's local socket), on node-postgres.
+ */
+import pg from 'pg';
+import type { Db, QueryResult, Queryable } from './db.js';
+import { translateDatabaseError } from './postgres-errors.js';
+
+export interface PostgresDbOptions {
+  /** A connection string, or a pg config object (used for the embedded socket). */
+  connection: string | pg.PoolConfig;
+  /** Printable location for messages. */
+  location?: string;
+  /** Pool size; default 10. */
+  maxConnections?: number;
+  /** Whether NOTIFY from other sessions reaches `listen`; default true (false over PGlite's socket). */
+  deliversNotifications?: boolean;
+  /** Reported kind; 'pglite' when this is a client of the embedded database. */
+  kind?: Db['kind'];
+}
+
+// bigint (int8) and numeric come back as strings by default; aos's counters fit in a double.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+/** Opens a pool against a PostgreSQL server. Connects lazily; `ping` it to fail fast. */
+export function createPostgresDb(options: PostgresDbOptions): Db {
+  const config: pg.PoolConfig =
+    typeof options.connection === 'string' ? { connectionString: options.connection } : { ...options.connection };
+  config.max = options.maxConnections ?? 10;
+  config.connectionTimeoutMillis ??= 10_000;
+  const location = options.location ?? redact(typeof options.connection === 'string' ? options.connection : 'postgres');
+  const pool = new pg.Pool(config);
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+
+  async function run<Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) {
+    try {
+      const result = await client.query(sql, params as unknown[] | undefined);
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 } satisfies QueryResult<Row>;
+    } catch (error) {
+      throw translateDatabaseError(error, location);
+    }
+  }
+
+  async function connect(): Promise<pg.PoolClient> {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw translateDatabaseError(error, location);
+    }
+  }
+
+  let listener: { client: pg.PoolClient; handlers: Map<string, Set<(payload: string) => void>> } | undefined;
+
+  return {
+    kind: options.kind ?? 'postgres',
+    location,
+    deliversNotifications: options.deliversNotifications ?? true,
+    query: (sql, params) => run(pool, sql, params),
+    exec: async (sql) => void (await run(pool, sql)),
+    async transaction(work) {
+      const client = await connect();
+      let broken = false;
+      try {
+        await run(client, 'begin');
+        const tx: Queryable = {
+          query: (sql, params) => run(client, sql, params),
+          exec: async (sql) => void (await run(client, sql)),
+        };
+        const result = await work(tx);
+        await run(client, 'commit');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('rollback');
+        } catch {
+          broken = true;
+        }
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async listen(channel, onNotify) {
+      if (listener === undefined) {
+        const client = await connect();
+        const handlers = new Map<string, Set<(payload: string) => void>>();
+        client.on('notification', (message) => {
+          for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+        });
+        client.on('error', () => {});
+        listener = { client, handlers };
+      }
+      const { client, handlers } = listener;
+      let set = handlers.get(channel);
+      if (set === undefined) {
+        set = new Set();
+        handlers.set(channel, set);
+        await run(client, `listen "${channel.replaceAll('"', '""')}"`);
+      }
+      set.add(onNotify);
+      return async () => {
+        set.delete(onNotify);
+      };
+    },
+    async close() {
+      if (listener !== undefined) {
+        listener.client.release(true);
+        listener = undefined;
+      }
+      await pool.end();
+    },
+  };
+}
+
+/** A connection string with its password removed. */
+export function redact(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return connectionString;
+  }
+}

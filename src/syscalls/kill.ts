@@ -1,0 +1,29 @@
+/** kill: send a signal to a process. */
+import { z } from 'zod';
+import { sendSignal, signalNames } from '../process/signals.js';
+import { defineSyscall } from './syscall.js';
+import { pidSchema, processStateSchema } from './schemas.js';
+
+export const killSyscall = defineSyscall({
+  name: 'kill',
+  summary: 'Send a signal to a process: TERM (default), KILL, STOP, CONT, INT, XCPU',
+  input: z
+    .object({
+      pid: pidSchema.describe('the process'),
+      signal: z
+        .string()
+        .transform((value) => value.toUpperCase().replace(/^SIG/, ''))
+        .pipe(z.enum(signalNames))
+        .default('TERM')
+        .describe('signal name'),
+    })
+    .strict(),
+  output: z.object({ pid: z.number().int(), signal: z.string(), state: processStateSchema }),
+  capability: 'process.signal',
+  errors: ['invalid_input', 'not_found', 'conflict'],
+  async handler(kernel, input) {
+    const state = await sendSignal(kernel.db, input.pid, input.signal);
+    kernel.poke();
+    return { pid: input.pid, signal: input.signal, state };
+  },
+});

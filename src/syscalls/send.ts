@@ -1,0 +1,22 @@
+/** send: put a message in a process's mailbox. */
+import { z } from 'zod';
+import { defineSyscall } from './syscall.js';
+import { pidSchema } from './schemas.js';
+
+export const sendSyscall = defineSyscall({
+  name: 'send',
+  summary: "Put a message in a process's mailbox (it reads it with recv)",
+  input: z.object({ pid: pidSchema.describe('the receiving process'), message: z.string().describe('the text') }).strict(),
+  output: z.object({ pid: z.number().int(), messageId: z.number().int() }),
+  capability: 'process.send',
+  errors: ['invalid_input', 'not_found', 'conflict'],
+  async handler(kernel, input, caller) {
+    const result = await kernel.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
+      input.pid,
+      input.message,
+      caller.pid ?? null,
+    ]);
+    kernel.poke();
+    return { pid: input.pid, messageId: result.rows[0]!.id };
+  },
+});

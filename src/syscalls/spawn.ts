@@ -1,0 +1,58 @@
+/** spawn: start a process from a registered agent or an agent file. */
+import { z } from 'zod';
+import { AosError } from '../errors.js';
+import { loadAgentBundle } from '../process/agent-definition.js';
+import { getProcessRow, toProcess } from '../process/process-table.js';
+import { registerAgent, spawnProcess } from '../process/spawn.js';
+import { defineSyscall } from './syscall.js';
+import { pidSchema, processSchema } from './schemas.js';
+
+export const spawnSyscall = defineSyscall({
+  name: 'spawn',
+  summary: 'Start a process running an agent (a registered name, or an agent file, which is registered first)',
+  input: z
+    .object({
+      agent: z.string().min(1).describe('a registered agent name, or the path of an agent file (.md)'),
+      input: z.string().default('').describe('the task given to the agent'),
+      ppid: pidSchema.optional().describe('parent process'),
+      priority: z.coerce.number().int().min(-20).max(20).optional().describe('higher runs first'),
+      maxSteps: z.coerce.number().int().positive().optional().describe('step limit (XCPU when reached)'),
+      maxWallTime: z.string().optional().describe('wall time limit, e.g. 10m (XCPU when reached)'),
+    })
+    .strict(),
+  output: processSchema,
+  capability: 'process.spawn',
+  errors: ['invalid_input', 'not_found', 'forbidden'],
+  async handler(kernel, input, caller) {
+    let agent = input.agent;
+    let priority = input.priority;
+    if (looksLikeFile(agent)) {
+      const definitions = loadAgentBundle(agent);
+      for (const definition of definitions) {
+        kernel.tools.select(definition.tools, `${agent}: field "tools"`);
+        await registerAgent(kernel.db, definition, agent);
+      }
+      agent = definitions[0]!.name;
+      priority ??= definitions[0]!.priority;
+    }
+    if (caller.kind === 'process' && caller.pid === undefined) {
+      throw new AosError('invalid_input', 'a process caller needs a pid');
+    }
+    const pid = await spawnProcess(kernel.db, {
+      agent,
+      input: input.input,
+      ppid: input.ppid ?? caller.pid ?? null,
+      ...(priority === undefined ? {} : { priority }),
+      limits: {
+        ...(input.maxSteps === undefined ? {} : { max_steps: input.maxSteps }),
+        ...(input.maxWallTime === undefined ? {} : { max_wall_time: input.maxWallTime }),
+      },
+    });
+    kernel.poke();
+    return toProcess(await getProcessRow(kernel.db, pid));
+  },
+});
+
+function looksLikeFile(agent: string): boolean {
+  return agent.endsWith('.md') || agent.includes('/');
+}

@@ -1,0 +1,38 @@
+/** wait: block until a process exits, then reap it and return its status and result. */
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
+import { AosError } from '../errors.js';
+import { getProcessRow, toProcess } from '../process/process-table.js';
+import { defineSyscall } from './syscall.js';
+import { pidSchema, processSchema } from './schemas.js';
+
+export const waitSyscall = defineSyscall({
+  name: 'wait',
+  summary: 'Wait for a process to exit; prints its result and exits with its exit status',
+  input: z
+    .object({
+      pid: pidSchema.describe('the process'),
+      timeout: z.string().optional().describe('give up after this long, e.g. 30s (error: timeout)'),
+    })
+    .strict(),
+  output: processSchema,
+  capability: 'process.wait',
+  errors: ['invalid_input', 'not_found', 'timeout'],
+  async handler(kernel, input) {
+    const deadline = input.timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + parseDuration(input.timeout, 'timeout');
+    for (;;) {
+      const row = await getProcessRow(kernel.db, input.pid);
+      if (row.state === 'exited') {
+        await kernel.db.query('update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1', [row.pid]);
+        return toProcess(row);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new AosError('timeout', `process ${input.pid} did not exit within ${input.timeout}`, {
+          hint: `it is ${row.state}; wait longer, or stop it with: aos kill ${input.pid}`,
+        });
+      }
+      await kernel.waitForChange(Math.min(remaining, 1000));
+    }
+  },
+});
