@@ -17,6 +17,13 @@ export interface PostgresDbOptions {
   deliversNotifications?: boolean;
   /** Reported kind; 'pglite' when this is a client of the embedded database. */
   kind?: Db['kind'];
+  /**
+   * Run every statement inside BEGIN/COMMIT. Needed over PGlite's socket, which keeps
+   * clients apart only inside a transaction block (it has one session for all).
+   */
+  everyStatementInTransaction?: boolean;
+  /** Called after the pool is closed. */
+  onClose?: () => Promise<void>;
 }
 
 // bigint (int8) and numeric come back as strings by default; aos's counters fit in a double.
@@ -52,12 +59,14 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
 
   let listener: { client: pg.PoolClient; handlers: Map<string, Set<(payload: string) => void>> } | undefined;
 
-  return {
+  const db: Db = {
     kind: options.kind ?? 'postgres',
     location,
     deliversNotifications: options.deliversNotifications ?? true,
-    query: (sql, params) => run(pool, sql, params),
-    exec: async (sql) => void (await run(pool, sql)),
+    query: (sql, params) =>
+      options.everyStatementInTransaction ? db.transaction((tx) => tx.query(sql, params)) : run(pool, sql, params),
+    exec: async (sql) =>
+      options.everyStatementInTransaction ? db.transaction((tx) => tx.exec(sql)) : void (await run(pool, sql)),
     async transaction(work) {
       const client = await connect();
       let broken = false;
@@ -109,8 +118,10 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
         listener = undefined;
       }
       await pool.end();
+      await options.onClose?.();
     },
   };
+  return db;
 }
 
 /** A connection string with its password removed. */

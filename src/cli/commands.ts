@@ -1,0 +1,18 @@
+/** Every aos command, in the order `aos --help` lists them. */
+import type { CliCommand } from './command.js';
+import { doctorCommand } from './commands/doctor.js';
+import { initCommand } from './commands/init.js';
+import { killCommand, psCommand, sendCommand, waitCommand } from './commands/process-commands.js';
+import { runCommand } from './commands/run.js';
+import { workerCommand } from './commands/worker.js';
+
+export const commands: CliCommand[] = [
+  runCommand,
+  psCommand,
+  killCommand,
+  waitCommand,
+  sendCommand,
+  workerCommand,
+  initCommand,
+  doctorCommand,
+] as unknown as CliCommand[];

@@ -1,0 +1,135 @@
+/**
+ * The embedded database shared by several aos processes. The first aos command to
+ * open `.aos/` becomes its owner: it opens PGlite and serves it on a Unix socket
+ * (PGlite's socket server); every aos process, the owner included, then talks to it
+ * as a PostgreSQL client. When the owner exits, the next command takes over.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { AosError } from '../errors.js';
+import type { Db } from './db.js';
+import { openPglite } from './pglite-db.js';
+import { createPostgresDb } from './postgres-db.js';
+
+/** What the owner publishes in server.json for the other processes. */
+interface ServerInfo {
+  pid: number;
+  /** Unix socket directory (node-postgres connects to DIR/.s.PGSQL.PORT), or a TCP host. */
+  host: string;
+  port: number;
+}
+
+const socketPort = 5432;
+// Unix socket paths are limited to about 107 bytes; past that, serve on loopback TCP.
+const maxSocketPath = 100;
+
+/** Opens the embedded database in `home` (created if needed), as its owner or as a client of it. */
+export async function openEmbeddedDatabase(home: string): Promise<Db> {
+  mkdirSync(home, { recursive: true });
+  const lockPath = join(home, 'owner.lock');
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const info = readServerInfo(home);
+    if (info !== undefined && isAlive(info.pid)) {
+      try {
+        return await connect(home, info);
+      } catch (error) {
+        lastError = error; // the owner is starting or stopping: try again
+      }
+    } else if (takeLock(lockPath)) {
+      try {
+        return await becomeOwner(home, lockPath);
+      } catch (error) {
+        rmSync(lockPath, { force: true });
+        throw error;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new AosError('unavailable', `the embedded database in ${home} does not answer`, {
+    hint: `another aos process holds it (see ${join(home, 'server.json')}); stop it, or set AOS_HOME to another folder`,
+    cause: lastError,
+  });
+}
+
+async function connect(home: string, info: ServerInfo): Promise<Db> {
+  const db = createPostgresDb({
+    connection: { host: info.host, port: info.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 },
+    location: `${home} (embedded, served by process ${info.pid})`,
+    kind: 'pglite',
+    deliversNotifications: false,
+    everyStatementInTransaction: true,
+  });
+  await db.query('select 1');
+  return db;
+}
+
+async function becomeOwner(home: string, lockPath: string): Promise<Db> {
+  const pglite = await openPglite(join(home, 'db'));
+  const socketPath = join(home, `.s.PGSQL.${socketPort}`);
+  const useSocket = socketPath.length <= maxSocketPath;
+  if (useSocket) rmSync(socketPath, { force: true });
+  const server = new PGLiteSocketServer({
+    db: pglite,
+    ...(useSocket ? { path: socketPath } : { host: '127.0.0.1', port: 0 }),
+    maxConnections: 256,
+  });
+  await server.start();
+  const info: ServerInfo = useSocket
+    ? { pid: process.pid, host: home, port: socketPort }
+    : { pid: process.pid, host: '127.0.0.1', port: Number(server.getServerConn().split(':')[1]) };
+  const infoPath = join(home, 'server.json');
+  writeFileSync(`${infoPath}.tmp`, JSON.stringify(info));
+  renameSync(`${infoPath}.tmp`, infoPath);
+  const db = createPostgresDb({
+    connection: { host: info.host, port: info.port, user: 'postgres', database: 'postgres' },
+    location: `${home} (embedded)`,
+    kind: 'pglite',
+    deliversNotifications: false,
+    everyStatementInTransaction: true,
+    async onClose() {
+      rmSync(infoPath, { force: true });
+      await server.stop();
+      await pglite.close();
+      if (useSocket) rmSync(socketPath, { force: true });
+      rmSync(lockPath, { force: true });
+    },
+  });
+  return db;
+}
+
+function readServerInfo(home: string): ServerInfo | undefined {
+  const path = join(home, 'server.json');
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ServerInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates the lock file, or clears a lock left by a process that died. */
+function takeLock(path: string): boolean {
+  try {
+    const fd = openSync(path, 'wx');
+    writeFileSync(fd, String(process.pid));
+    closeSync(fd);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const holder = Number(readFileSync(path, 'utf8') || '0');
+    if (holder !== process.pid && !isAlive(holder)) rmSync(path, { force: true });
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

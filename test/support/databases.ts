@@ -1,0 +1,57 @@
+/**
+ * The databases every database test runs against: an in-memory PGlite always, and
+ * a fresh database on the PostgreSQL server at AOS_TEST_DATABASE_URL when it is set.
+ * Each call makes a new, empty database, so no test depends on another.
+ */
+import pg from 'pg';
+import type { Db } from '../../src/storage/db.js';
+import { createPgliteDb, openPglite } from '../../src/storage/pglite-db.js';
+import { createPostgresDb } from '../../src/storage/postgres-db.js';
+
+export interface TestDatabase {
+  name: 'pglite' | 'postgres';
+  /** Creates a new empty database; `url` is set for the server (for subprocesses). */
+  create(): Promise<{ db: Db; url?: string; drop(): Promise<void> }>;
+}
+
+const serverUrl = process.env.AOS_TEST_DATABASE_URL;
+
+export const pgliteDatabase: TestDatabase = {
+  name: 'pglite',
+  async create() {
+    const db = createPgliteDb(await openPglite(undefined));
+    return { db, drop: () => db.close() };
+  },
+};
+
+export const postgresDatabase: TestDatabase = {
+  name: 'postgres',
+  async create() {
+    if (serverUrl === undefined) throw new Error('AOS_TEST_DATABASE_URL is not set');
+    const name = `aos_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    const db = createPostgresDb({ connection: url.toString(), maxConnections: 20 });
+    return {
+      db,
+      url: url.toString(),
+      async drop() {
+        await db.close();
+        const cleanup = new pg.Client({ connectionString: serverUrl });
+        await cleanup.connect();
+        await cleanup.query(`drop database if exists ${name} with (force)`);
+        await cleanup.end();
+      },
+    };
+  },
+};
+
+/** PGlite, and the server when AOS_TEST_DATABASE_URL is set. */
+export const testDatabases: TestDatabase[] = serverUrl === undefined ? [pgliteDatabase] : [pgliteDatabase, postgresDatabase];
+
+/** Whether the server tests run (CI sets AOS_TEST_DATABASE_URL). */
+export const hasServer = serverUrl !== undefined;
