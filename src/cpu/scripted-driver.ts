@@ -41,7 +41,8 @@ export class ScriptedDriver implements ModelDriver {
     await delay(turn.delay_ms ?? this.script.delay_ms ?? 0, options.signal);
     this.requests += 1;
     const variables = templateVariables(request, lastObservation);
-    const content = fill(turn.text ?? '', variables) as string;
+    const filled = fill(turn.text ?? '', variables);
+    const content = typeof filled === 'string' ? filled : JSON.stringify(filled);
     const toolCalls = toolCallsOf(turn, chosen, variables);
     return {
       content,
@@ -71,7 +72,8 @@ function lastObservationOf(request: ModelRequest): string {
   return '';
 }
 
-function templateVariables(request: ModelRequest, last: string): Record<string, string> {
+/** Values a template can name: input, last, observations, and result.N (tool result N of the last turn, parsed). */
+function templateVariables(request: ModelRequest, last: string): Record<string, unknown> {
   const firstUser = request.messages.find((message) => message.role === 'user');
   const observations: string[] = [];
   for (let index = request.messages.length - 1; index >= 0; index--) {
@@ -79,10 +81,23 @@ function templateVariables(request: ModelRequest, last: string): Record<string, 
     if (message.role === 'assistant') break;
     if (message.role === 'tool') observations.unshift(message.content);
   }
-  return { input: firstUser?.content ?? '', last, observations: observations.join('\n') };
+  return {
+    input: firstUser?.content ?? '',
+    last,
+    observations: observations.join('\n'),
+    result: observations.map(parseIfJson),
+  };
 }
 
-function toolCallsOf(turn: ScriptTurn, index: number, variables: Record<string, string>): ToolCall[] {
+function parseIfJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function toolCallsOf(turn: ScriptTurn, index: number, variables: Record<string, unknown>): ToolCall[] {
   const calls: ToolCall[] = (turn.tool_calls ?? []).map((call, position) => ({
     id: `t${index}_${position}`,
     name: call.name,
@@ -94,16 +109,37 @@ function toolCallsOf(turn: ScriptTurn, index: number, variables: Record<string, 
   return calls;
 }
 
-/** Replaces {{input}}, {{last}} and {{observations}} in every string inside `value`. */
-function fill(value: unknown, variables: Record<string, string>): unknown {
+/**
+ * Replaces {{name}} and {{name.path.to.value}} in every string inside `value`. A string
+ * that is exactly one template takes the value itself (a number stays a number).
+ */
+function fill(value: unknown, variables: Record<string, unknown>): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) => variables[name] ?? whole);
+    const whole = /^\{\{\s*([\w.]+)\s*\}\}$/.exec(value);
+    if (whole !== null) {
+      const found = lookUp(variables, whole[1]!);
+      return found === undefined ? value : found;
+    }
+    return value.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (template, path: string) => {
+      const found = lookUp(variables, path);
+      if (found === undefined) return template;
+      return typeof found === 'string' ? found : JSON.stringify(found);
+    });
   }
   if (Array.isArray(value)) return value.map((item) => fill(item, variables));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fill(item, variables)]));
   }
   return value;
+}
+
+function lookUp(variables: Record<string, unknown>, path: string): unknown {
+  let current: unknown = variables;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
