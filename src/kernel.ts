@@ -5,11 +5,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import { type ModelResolver, createModelResolver } from './cpu/resolve-model.js';
+import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
 import { AosError } from './errors.js';
 import { processTools } from './io/builtin/process-tools.js';
-import { ToolRegistry } from './io/tool-registry.js';
 import type { Tool } from './io/tool.js';
+import { ToolRegistry } from './io/tool-registry.js';
 import { Worker, type WorkerOptions } from './process/worker.js';
 import type { Db } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
@@ -35,7 +35,11 @@ export interface Kernel {
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
-  call<Name extends SyscallName>(name: Name, input: SyscallInput<Name>, caller?: Caller): Promise<SyscallOutput<Name>>;
+  call<Name extends SyscallName>(
+    name: Name,
+    input: SyscallInput<Name>,
+    caller?: Caller,
+  ): Promise<SyscallOutput<Name>>;
   /** A worker that runs processes in this Node process; call `start()` on it. */
   createWorker(options?: WorkerOptions): Worker;
   /** Wakes this process's workers and waiters (something became runnable or exited). */

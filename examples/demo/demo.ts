@@ -40,7 +40,19 @@ interface DemoWorker {
 function startWorker(name: string): DemoWorker {
   const child = spawn(
     process.execPath,
-    [cli, 'worker', '--json', '--home', home, '--lease', `${leaseSeconds}s`, '--poll', '100ms', '--concurrency', '4'],
+    [
+      cli,
+      'worker',
+      '--json',
+      '--home',
+      home,
+      '--lease',
+      `${leaseSeconds}s`,
+      '--poll',
+      '100ms',
+      '--concurrency',
+      '4',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const seen = new Set<number>();
@@ -76,7 +88,9 @@ async function main(): Promise<void> {
     });
     say(`   coordinator is process ${coordinator.pid}, state ${coordinator.state}.`);
     say();
-    say('2. Start two workers, each its own OS process (`aos worker`), claiming processes from the database.');
+    say(
+      '2. Start two workers, each its own OS process (`aos worker`), claiming processes from the database.',
+    );
     workers.push(startWorker('worker A'), startWorker('worker B'));
 
     const victim = await waitForResearcherMidRun(kernel);
@@ -85,10 +99,14 @@ async function main(): Promise<void> {
     say(
       `3. Process ${victim.pid} (researcher on "${victim.input}") has journaled ${victim.steps} steps and is running on ${victimWorker.name}.`,
     );
-    say(`   kill -9 ${victimWorker.child.pid}: ${victimWorker.name} dies at once, in the middle of its work.`);
+    say(
+      `   kill -9 ${victimWorker.child.pid}: ${victimWorker.name} dies at once, in the middle of its work.`,
+    );
     victimWorker.child.kill('SIGKILL');
     const killedAt = Date.now();
-    say(`   Its lease (${leaseSeconds} s) runs out; another worker claims process ${victim.pid} and reads its journal.`);
+    say(
+      `   Its lease (${leaseSeconds} s) runs out; another worker claims process ${victim.pid} and reads its journal.`,
+    );
     workers.push(startWorker('worker C'));
     say('   (worker C starts to keep two workers up.)');
 
@@ -109,10 +127,16 @@ async function main(): Promise<void> {
     say();
     await printJournal(kernel, victim.pid, victim.generation);
     say();
-    say('What you saw: processes are rows in PostgreSQL and every step is journaled before the next one starts.');
-    say('A worker can die at any instant; its processes resume at their last journaled step on another worker,');
+    say(
+      'What you saw: processes are rows in PostgreSQL and every step is journaled before the next one starts.',
+    );
+    say(
+      'A worker can die at any instant; its processes resume at their last journaled step on another worker,',
+    );
     say('no model answer is requested twice, and no completed tool call runs again.');
-    say('Next: `npx aos run examples/hello/hello.md Ada`, `npx aos ps --all`, `npx aos --help` (see README.md).');
+    say(
+      'Next: `npx aos run examples/hello/hello.md Ada`, `npx aos ps --all`, `npx aos --help` (see README.md).',
+    );
   } finally {
     await Promise.all(workers.map(stopWorker));
     await kernel.close();
@@ -175,7 +199,11 @@ async function waitForNewGeneration(
   throw new Error(`process ${pid} was not resumed within 30 s`);
 }
 
-async function printJournal(kernel: Awaited<ReturnType<typeof createKernel>>, pid: number, killedGeneration: number) {
+async function printJournal(
+  kernel: Awaited<ReturnType<typeof createKernel>>,
+  pid: number,
+  killedGeneration: number,
+) {
   const steps = await kernel.db.query<{
     seq: number;
     kind: string;
@@ -183,7 +211,9 @@ async function printJournal(kernel: Awaited<ReturnType<typeof createKernel>>, pi
     status: string;
     generation: number;
     messages: { role: string; content: string; meta?: { turn?: number } }[];
-  }>('select seq, kind, name, status, generation, messages from aos.steps where pid = $1 order by seq', [pid]);
+  }>('select seq, kind, name, status, generation, messages from aos.steps where pid = $1 order by seq', [
+    pid,
+  ]);
   say(`6. The journal of process ${pid} (aos.steps), the researcher whose worker was killed:`);
   const turns: number[] = [];
   for (const step of steps.rows) {

@@ -6,10 +6,16 @@ import { flagName, usageOf } from './parse-arguments.js';
 
 /** Flags every command accepts. */
 export const globalFlags = [
-  { flag: '--json', description: 'print one JSON document on stdout (JSON lines for streams); errors as JSON on stderr' },
+  {
+    flag: '--json',
+    description: 'print one JSON document on stdout (JSON lines for streams); errors as JSON on stderr',
+  },
   { flag: '--desc', description: 'print this description of the command as JSON' },
   { flag: '--help', description: 'print usage for people' },
-  { flag: '--db URL', description: 'a PostgreSQL server (default: AOS_DATABASE_URL, else the embedded database)' },
+  {
+    flag: '--db URL',
+    description: 'a PostgreSQL server (default: AOS_DATABASE_URL, else the embedded database)',
+  },
   { flag: '--home DIR', description: 'the embedded database folder (default: AOS_HOME, else ./.aos)' },
 ];
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AosError, envelopeOf, toAosError } from '../errors.js';
-import { type Kernel, createKernel } from '../kernel.js';
+import { createKernel, type Kernel } from '../kernel.js';
 import { packageRoot } from '../package-root.js';
 import type { Db } from '../storage/db.js';
 import { openDatabase } from '../storage/open-database.js';
@@ -65,7 +65,8 @@ function helpText(): string {
 
 function commandHelp(command: CliCommand): string {
   const description = describeCommand(command);
-  const properties = (description.input as { properties?: Record<string, { description?: string }> }).properties ?? {};
+  const properties =
+    (description.input as { properties?: Record<string, { description?: string }> }).properties ?? {};
   return [
     command.summary,
     '',
@@ -94,7 +95,8 @@ async function main(argv: string[]): Promise<number> {
     json = options.json;
     const [name, ...rest] = options.rest;
     if (name === undefined || name === 'help') {
-      if (options.desc) process.stdout.write(`${JSON.stringify(describeAll(commands, version()), null, 2)}\n`);
+      if (options.desc)
+        process.stdout.write(`${JSON.stringify(describeAll(commands, version()), null, 2)}\n`);
       else process.stdout.write(`${helpText()}\n`);
       return 0;
     }
@@ -120,9 +122,13 @@ async function main(argv: string[]): Promise<number> {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.map(String).join('.');
       const label = command.positional.includes(field) ? field.toUpperCase() : `--${field}`;
-      throw new AosError('invalid_input', `${command.name}: ${field === '' ? '' : `${label}: `}${issue.message}`, {
-        hint: `usage: ${usageOf(command.name, command.input, command.positional)}`,
-      });
+      throw new AosError(
+        'invalid_input',
+        `${command.name}: ${field === '' ? '' : `${label}: `}${issue.message}`,
+        {
+          hint: `usage: ${usageOf(command.name, command.input, command.positional)}`,
+        },
+      );
     }
     const context: CliContext = {
       async db() {

@@ -70,9 +70,13 @@ export function parseArguments(
     input[field] = value;
   }
   if (positionals.length > positional.length) {
-    throw new AosError('invalid_input', `${command}: unexpected argument "${positionals[positional.length]}"`, {
-      hint: `usage: ${usageOf(command, schema, positional)}`,
-    });
+    throw new AosError(
+      'invalid_input',
+      `${command}: unexpected argument "${positionals[positional.length]}"`,
+      {
+        hint: `usage: ${usageOf(command, schema, positional)}`,
+      },
+    );
   }
   positionals.forEach((value, position) => {
     input[positional[position]!] = value;
@@ -88,9 +92,12 @@ function splitFlag(flag: string): [string, string | undefined] {
 /** A one-line usage string. */
 export function usageOf(command: string, schema: z.ZodObject, positional: string[]): string {
   const required = new Set(
-    (z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { required?: string[] }).required ?? [],
+    (z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { required?: string[] }).required ??
+      [],
   );
-  const parts = positional.map((field) => (required.has(field) ? flagName(field).toUpperCase() : `[${flagName(field).toUpperCase()}]`));
+  const parts = positional.map((field) =>
+    required.has(field) ? flagName(field).toUpperCase() : `[${flagName(field).toUpperCase()}]`,
+  );
   const hasFlags = Object.keys(schema.shape).some((field) => !positional.includes(field));
   return ['aos', command, ...parts, ...(hasFlags ? ['[flags]'] : [])].join(' ');
 }

@@ -12,7 +12,11 @@ const turnSchema = z
     match: z.string().optional(),
     text: z.string().optional(),
     tool_calls: z
-      .array(z.object({ name: z.string().min(1), arguments: z.record(z.string(), z.unknown()).optional() }).strict())
+      .array(
+        z
+          .object({ name: z.string().min(1), arguments: z.record(z.string(), z.unknown()).optional() })
+          .strict(),
+      )
       .optional(),
     finish: z.unknown().optional(),
     delay_ms: z.number().int().min(0).optional(),
@@ -36,9 +40,13 @@ export function parseScript(text: string, source: string): Script {
   const firstError = document.errors[0];
   if (firstError !== undefined) {
     const line = (firstError.linePos?.[0]?.line ?? 0) + 0;
-    throw new AosError('invalid_input', `${source}:${line}: invalid YAML: ${firstError.message.split('\n')[0]}`, {
-      hint: 'a script is YAML or JSON with a list of turns (see docs/scripted-cpu.md)',
-    });
+    throw new AosError(
+      'invalid_input',
+      `${source}:${line}: invalid YAML: ${firstError.message.split('\n')[0]}`,
+      {
+        hint: 'a script is YAML or JSON with a list of turns (see docs/scripted-cpu.md)',
+      },
+    );
   }
   const parsed = scriptSchema.safeParse(document.toJS());
   if (!parsed.success) {
@@ -46,9 +54,13 @@ export function parseScript(text: string, source: string): Script {
     const path = issue.path.map(String);
     const node = document.getIn(path, true) as { range?: [number, number, number] } | undefined;
     const line = lineCounter.linePos(node?.range?.[0] ?? 0).line;
-    throw new AosError('invalid_input', `${source}:${line}: field "${path.join('.') || '(script)'}": ${issue.message}`, {
-      hint: 'a script is YAML or JSON with a list of turns (see docs/scripted-cpu.md)',
-    });
+    throw new AosError(
+      'invalid_input',
+      `${source}:${line}: field "${path.join('.') || '(script)'}": ${issue.message}`,
+      {
+        hint: 'a script is YAML or JSON with a list of turns (see docs/scripted-cpu.md)',
+      },
+    );
   }
   for (const [index, turn] of parsed.data.turns.entries()) {
     if (turn.match !== undefined) compileMatch(turn.match, `${source}: turns.${index}.match`);

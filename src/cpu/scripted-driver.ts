@@ -5,8 +5,14 @@
  * exactly like a real model whose answers are journaled.
  */
 import { AosError } from '../errors.js';
-import { type ModelDriver, type ModelRequest, type ModelResponse, type ToolCall, estimateTokens } from './model.js';
-import { type Script, type ScriptTurn, compileMatch } from './script.js';
+import {
+  estimateTokens,
+  type ModelDriver,
+  type ModelRequest,
+  type ModelResponse,
+  type ToolCall,
+} from './model.js';
+import { compileMatch, type Script, type ScriptTurn } from './script.js';
 
 /** Runs a script; `requests` counts the calls it answered (for demos and tests). */
 export class ScriptedDriver implements ModelDriver {
@@ -15,7 +21,9 @@ export class ScriptedDriver implements ModelDriver {
 
   constructor(private readonly script: Script) {
     this.matchers = script.turns.map((turn, index) =>
-      turn.match === undefined ? undefined : compileMatch(turn.match, `${script.source}: turns.${index}.match`),
+      turn.match === undefined
+        ? undefined
+        : compileMatch(turn.match, `${script.source}: turns.${index}.match`),
     );
   }
 
@@ -104,7 +112,11 @@ function toolCallsOf(turn: ScriptTurn, index: number, variables: Record<string, 
     arguments: fill(call.arguments ?? {}, variables) as Record<string, unknown>,
   }));
   if (turn.finish !== undefined) {
-    calls.push({ id: `t${index}_finish`, name: 'finish', arguments: { result: fill(turn.finish, variables) } });
+    calls.push({
+      id: `t${index}_finish`,
+      name: 'finish',
+      arguments: { result: fill(turn.finish, variables) },
+    });
   }
   return calls;
 }

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { AosError } from '../errors.js';
+import { parseScript, type Script } from '../cpu/script.js';
 import { parseDuration } from '../duration.js';
-import { type Script, parseScript } from '../cpu/script.js';
+import { AosError } from '../errors.js';
 
 const durationSchema = z.union([z.number().int().positive(), z.string()]);
 
@@ -35,7 +35,10 @@ const frontMatterSchema = z
     limits: limitsSchema.optional(),
     priority: z.number().int().min(-20).max(20).optional(),
     signals: z
-      .object({ term_grace_steps: z.number().int().min(0).optional(), term_grace_time: durationSchema.optional() })
+      .object({
+        term_grace_steps: z.number().int().min(0).optional(),
+        term_grace_time: durationSchema.optional(),
+      })
       .strict()
       .optional(),
   })
@@ -105,16 +108,22 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
   const firstError = document.errors[0];
   if (firstError !== undefined) {
     const line = (firstError.linePos?.[0]?.line ?? 0) + 1;
-    throw new AosError('invalid_input', `${path}:${line}: invalid YAML: ${firstError.message.split('\n')[0]}`, {
-      hint: 'fix the front matter between the two "---" lines',
-    });
+    throw new AosError(
+      'invalid_input',
+      `${path}:${line}: invalid YAML: ${firstError.message.split('\n')[0]}`,
+      {
+        hint: 'fix the front matter between the two "---" lines',
+      },
+    );
   }
   const parsed = frontMatterSchema.safeParse(document.toJS());
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const fieldPath = issue.path.map(String);
     const node = document.getIn(fieldPath, true) as { range?: [number, number, number] } | undefined;
-    const parentNode = document.getIn(fieldPath.slice(0, -1), true) as { range?: [number, number, number] } | undefined;
+    const parentNode = document.getIn(fieldPath.slice(0, -1), true) as
+      | { range?: [number, number, number] }
+      | undefined;
     const offset = node?.range?.[0] ?? parentNode?.range?.[0] ?? 0;
     // +1: the front matter starts on the file's second line.
     const line = lineCounter.linePos(offset).line + 1;
@@ -136,7 +145,8 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
     termGraceMs: parseDuration(front.signals?.term_grace_time ?? '30s', 'signals.term_grace_time'),
     prompt: body,
   };
-  if (front.limits?.max_wall_time !== undefined) parseDuration(front.limits.max_wall_time, 'limits.max_wall_time');
+  if (front.limits?.max_wall_time !== undefined)
+    parseDuration(front.limits.max_wall_time, 'limits.max_wall_time');
   const prefix = front.model.includes(':') ? front.model.slice(0, front.model.indexOf(':')) : '';
   if (!modelPrefixes.includes(prefix)) {
     const line = lineOf(document, lineCounter, ['model']);
@@ -154,7 +164,11 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
 /** Model string prefixes aos knows. */
 export const modelPrefixes = ['scripted', 'openai', 'anthropic'];
 
-function lineOf(document: ReturnType<typeof parseDocument>, lineCounter: LineCounter, path: string[]): number {
+function lineOf(
+  document: ReturnType<typeof parseDocument>,
+  lineCounter: LineCounter,
+  path: string[],
+): number {
   const node = document.getIn(path, true) as { range?: [number, number, number] } | undefined;
   return lineCounter.linePos(node?.range?.[0] ?? 0).line + 1;
 }

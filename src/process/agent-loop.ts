@@ -8,12 +8,19 @@ import type { Message, ModelResponse, ToolCall } from '../cpu/model.js';
 import type { ModelResolver } from '../cpu/resolve-model.js';
 import { parseDuration } from '../duration.js';
 import { toAosError } from '../errors.js';
-import type { ToolRegistry } from '../io/tool-registry.js';
 import { type Tool, type ToolOutcome, toolSpecOf } from '../io/tool.js';
+import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Db, Queryable } from '../storage/db.js';
 import { LeaseLostError } from '../storage/postgres-errors.js';
 import type { AgentDefinition } from './agent-definition.js';
-import { type Lease, type StepRecord, type StepWritten, appendStep, finishStep, loadJournal } from './journal.js';
+import {
+  appendStep,
+  finishStep,
+  type Lease,
+  loadJournal,
+  type StepRecord,
+  type StepWritten,
+} from './journal.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNumbers } from './signals.js';
 import type { SliceControl } from './slice-control.js';
@@ -43,14 +50,22 @@ export async function runSlice(options: SliceOptions): Promise<SliceOutcome> {
   try {
     return await slice.run();
   } catch (error) {
-    if (error instanceof LeaseLostError || options.control.everything.signal.reason?.message === 'lease lost') {
+    if (
+      error instanceof LeaseLostError ||
+      options.control.everything.signal.reason?.message === 'lease lost'
+    ) {
       return 'lease-lost';
     }
     const aosError = toAosError(error);
     if (aosError.code === 'unavailable') throw aosError;
     // A failure of the kernel itself on this process: end it rather than retry a deterministic bug forever.
     try {
-      await slice.exit(1, null, { code: aosError.code, message: aosError.message }, { kind: 'exit', status: 'done' });
+      await slice.exit(
+        1,
+        null,
+        { code: aosError.code, message: aosError.message },
+        { kind: 'exit', status: 'done' },
+      );
     } catch (exitError) {
       if (exitError instanceof LeaseLostError) return 'lease-lost';
       throw exitError;
@@ -91,7 +106,12 @@ class Slice {
       tools = this.options.tools.select(this.definition.tools, `agent ${this.definition.name}`);
     } catch (error) {
       const aosError = toAosError(error);
-      await this.exit(1, null, { code: aosError.code, message: aosError.message }, { kind: 'exit', status: 'done' });
+      await this.exit(
+        1,
+        null,
+        { code: aosError.code, message: aosError.message },
+        { kind: 'exit', status: 'done' },
+      );
       return 'exited';
     }
     const journal = await loadJournal(this.db, this.lease.pid);
@@ -114,9 +134,17 @@ class Slice {
   }
 
   /** A tool step a dead worker journaled as started and never finished. */
-  private async recover(seq: number, step: { name: string | null; callId: string | null; input: unknown }, tools: Tool[]) {
+  private async recover(
+    seq: number,
+    step: { name: string | null; callId: string | null; input: unknown },
+    tools: Tool[],
+  ) {
     const tool = tools.find((candidate) => candidate.name === step.name);
-    const call: ToolCall = { id: step.callId ?? '', name: step.name ?? '', arguments: (step.input ?? {}) as never };
+    const call: ToolCall = {
+      id: step.callId ?? '',
+      name: step.name ?? '',
+      arguments: (step.input ?? {}) as never,
+    };
     if (tool?.annotations.idempotent) {
       await this.runPlainTool(tool, call, call.arguments, seq);
       return;
@@ -127,7 +155,9 @@ class Slice {
         'It may or may not have taken effect; check before you repeat it.',
       true,
     );
-    await this.write(() => finishStep(this.db, this.lease, seq, { status: 'unknown-outcome', messages: [message] }));
+    await this.write(() =>
+      finishStep(this.db, this.lease, seq, { status: 'unknown-outcome', messages: [message] }),
+    );
     this.context.push(message);
   }
 
@@ -137,7 +167,12 @@ class Slice {
     this.control.arrived.clear();
     if (this.pending.has('KILL') || this.control.everything.signal.aborted) {
       if (this.control.everything.signal.reason?.message === 'lease lost') return 'lease-lost';
-      await this.exit(128 + signalNumbers.KILL, null, killedError('killed by signal KILL'), signalStep('KILL'));
+      await this.exit(
+        128 + signalNumbers.KILL,
+        null,
+        killedError('killed by signal KILL'),
+        signalStep('KILL'),
+      );
       return 'exited';
     }
     if (this.pending.has('STOP')) {
@@ -148,11 +183,17 @@ class Slice {
       return 'stopped';
     }
     if (this.pending.has('XCPU')) {
-      await this.exit(128 + signalNumbers.XCPU, null, limitError('stopped by signal XCPU'), signalStep('XCPU'));
+      await this.exit(
+        128 + signalNumbers.XCPU,
+        null,
+        limitError('stopped by signal XCPU'),
+        signalStep('XCPU'),
+      );
       return 'exited';
     }
     if (this.pending.has('TERM')) await this.deliverTerm();
-    if (this.pending.has('INT')) await this.noticeStep('INT', 'your previous model call was interrupted (signal INT)');
+    if (this.pending.has('INT'))
+      await this.noticeStep('INT', 'your previous model call was interrupted (signal INT)');
     if (this.control.shuttingDown) {
       await this.release('ready');
       return 'released';
@@ -271,7 +312,12 @@ class Slice {
       if (signal.aborted) return undefined; // INT or KILL: handled at the next boundary
       const aosError = toAosError(error);
       if (aosError.code === 'internal') throw error;
-      await this.exit(1, null, { code: aosError.code, message: aosError.message }, { kind: 'exit', status: 'done' });
+      await this.exit(
+        1,
+        null,
+        { code: aosError.code, message: aosError.message },
+        { kind: 'exit', status: 'done' },
+      );
       return 'exited';
     } finally {
       this.control.endModelCall();
@@ -308,13 +354,19 @@ class Slice {
     const tool = tools.find((candidate) => candidate.name === call.name);
     if (tool === undefined) {
       const known = tools.map((candidate) => candidate.name).join(', ');
-      return this.failedCall(call, `invalid_input: unknown tool "${call.name}"; this agent's tools are: ${known}`);
+      return this.failedCall(
+        call,
+        `invalid_input: unknown tool "${call.name}"; this agent's tools are: ${known}`,
+      );
     }
     const parsed = tool.input.safeParse(call.arguments);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
-      return this.failedCall(call, `invalid_input: bad arguments for ${tool.name}${where}: ${issue?.message ?? ''}`);
+      return this.failedCall(
+        call,
+        `invalid_input: bad arguments for ${tool.name}${where}: ${issue?.message ?? ''}`,
+      );
     }
     if (tool.transactional) return this.runTransactionalTool(tool, call, parsed.data);
     await this.runPlainTool(tool, call, parsed.data);
@@ -363,11 +415,22 @@ class Slice {
                 set state = $3, wait_reason = $4, wait_detail = $5, wake_at = $6,
                     lease_owner = null, lease_expires_at = null, updated_at = now()
               where pid = $1 and lease_generation = $2`,
-            [this.lease.pid, this.lease.generation, result.state, result.reason, result.detail, result.wakeAt],
+            [
+              this.lease.pid,
+              this.lease.generation,
+              result.state,
+              result.reason,
+              result.detail,
+              result.wakeAt,
+            ],
           );
           return { result, message: undefined };
         }
-        const message = toolMessage(call, result.content, result.kind === 'result' && result.isError === true);
+        const message = toolMessage(
+          call,
+          result.content,
+          result.kind === 'result' && result.isError === true,
+        );
         const written = await appendStep(tx, this.lease, {
           kind: 'tool',
           name: tool.name,
@@ -398,7 +461,12 @@ class Slice {
   }
 
   /** Any other tool: journaled as started, run outside a transaction, journaled as done. */
-  private async runPlainTool(tool: Tool, call: ToolCall, input: Record<string, unknown>, existingSeq?: number) {
+  private async runPlainTool(
+    tool: Tool,
+    call: ToolCall,
+    input: Record<string, unknown>,
+    existingSeq?: number,
+  ) {
     const seq =
       existingSeq ??
       (
@@ -429,7 +497,11 @@ class Slice {
     // Killed or lease lost while it ran: the call stays "started" and the boundary decides.
     if (this.control.everything.signal.aborted) return;
     if (result.kind !== 'result') {
-      result = { kind: 'result', content: `tool ${tool.name} may not block or exit the process`, isError: true };
+      result = {
+        kind: 'result',
+        content: `tool ${tool.name} may not block or exit the process`,
+        isError: true,
+      };
     }
     const content =
       result.content.length > maxToolResultChars
@@ -450,7 +522,12 @@ class Slice {
   }
 
   /** Ends the process, journaling `step` in the same transaction. */
-  async exit(status: number, result: unknown, error: { code: string; message: string } | null, step: StepRecord) {
+  async exit(
+    status: number,
+    result: unknown,
+    error: { code: string; message: string } | null,
+    step: StepRecord,
+  ) {
     await this.db.transaction(async (tx) => {
       await appendStep(tx, this.lease, step);
       await tx.query('select aos.exit_process($1, $2, $3, $4)', [

@@ -89,18 +89,21 @@ export async function finishStep(
   seq: number,
   step: Pick<StepRecord, 'status' | 'output' | 'messages' | 'usage' | 'countsAsStep'>,
 ): Promise<StepWritten> {
-  const result = await db.query<WriteRow>('select * from aos.finish_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
-    lease.pid,
-    lease.generation,
-    lease.leaseMs,
-    seq,
-    step.status,
-    json(step.output),
-    JSON.stringify(step.messages ?? []),
-    json(step.usage),
-    step.countsAsStep ? 1 : 0,
-    tokensOf(step.usage),
-  ]);
+  const result = await db.query<WriteRow>(
+    'select * from aos.finish_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+    [
+      lease.pid,
+      lease.generation,
+      lease.leaseMs,
+      seq,
+      step.status,
+      json(step.output),
+      JSON.stringify(step.messages ?? []),
+      json(step.usage),
+      step.countsAsStep ? 1 : 0,
+      tokensOf(step.usage),
+    ],
+  );
   const row = result.rows[0]!;
   return { seq: row.seq, pendingSignals: row.pending_signals };
 }

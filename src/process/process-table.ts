@@ -99,7 +99,9 @@ export async function getProcessRow(db: Queryable, pid: number): Promise<Process
 
 /** The error for an unknown pid. */
 export function noSuchProcess(pid: number): AosError {
-  return new AosError('not_found', `no process with pid ${pid}`, { hint: 'list processes with: aos ps --all' });
+  return new AosError('not_found', `no process with pid ${pid}`, {
+    hint: 'list processes with: aos ps --all',
+  });
 }
 
 export interface ListOptions {

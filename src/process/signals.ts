@@ -11,6 +11,9 @@ export const signalNames = Object.keys(signalNumbers) as SignalName[];
 
 /** Sends a signal; returns the process's state afterwards. `not_found`, `conflict`, `invalid_input` as SQL raises. */
 export async function sendSignal(db: Queryable, pid: number, signal: string): Promise<ProcessState> {
-  const result = await db.query<{ state: ProcessState }>('select aos.signal_process($1, $2) as state', [pid, signal]);
+  const result = await db.query<{ state: ProcessState }>('select aos.signal_process($1, $2) as state', [
+    pid,
+    signal,
+  ]);
   return result.rows[0]!.state;
 }

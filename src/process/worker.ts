@@ -10,7 +10,7 @@ import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Db } from '../storage/db.js';
 import type { AgentDefinition } from './agent-definition.js';
-import { type SliceOutcome, runSlice } from './agent-loop.js';
+import { runSlice, type SliceOutcome } from './agent-loop.js';
 import { claimProcesses, releaseAll, renewLeases } from './lease.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNames } from './signals.js';
@@ -197,7 +197,11 @@ export class Worker {
     try {
       renewed = await renewLeases(this.host.db, this.id, this.leaseMs, held);
     } catch (error) {
-      this.emit({ type: 'error', message: `heartbeat failed: ${toAosError(error).message}`, workerId: this.id });
+      this.emit({
+        type: 'error',
+        message: `heartbeat failed: ${toAosError(error).message}`,
+        workerId: this.id,
+      });
       return;
     }
     for (const { pid, generation } of held) {

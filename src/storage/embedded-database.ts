@@ -4,7 +4,16 @@
  * (PGlite's socket server); every aos process, the owner included, then talks to it
  * as a PostgreSQL client. When the owner exits, the next command takes over.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { AosError } from '../errors.js';
@@ -55,7 +64,13 @@ export async function openEmbeddedDatabase(home: string): Promise<Db> {
 
 async function connect(home: string, info: ServerInfo): Promise<Db> {
   const db = createPostgresDb({
-    connection: { host: info.host, port: info.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 },
+    connection: {
+      host: info.host,
+      port: info.port,
+      user: 'postgres',
+      database: 'postgres',
+      connectionTimeoutMillis: 2000,
+    },
     location: `${home} (embedded, served by process ${info.pid})`,
     kind: 'pglite',
     deliversNotifications: false,

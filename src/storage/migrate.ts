@@ -24,7 +24,11 @@ export function loadMigrations(directory = join(packageRoot(), 'migrations')): M
   return readdirSync(directory)
     .filter((file) => /^\d{4}_[a-z0-9_-]+\.sql$/.test(file))
     .sort()
-    .map((file) => ({ id: Number(file.slice(0, 4)), name: file.slice(5, -4), sql: readFileSync(join(directory, file), 'utf8') }));
+    .map((file) => ({
+      id: Number(file.slice(0, 4)),
+      name: file.slice(5, -4),
+      sql: readFileSync(join(directory, file), 'utf8'),
+    }));
 }
 
 /** Applies pending migrations; returns the ids applied now. */
@@ -65,7 +69,11 @@ export async function checkSchemaVersion(db: Db, latest = loadMigrations().at(-1
 }
 
 function schemaTooNew(found: number, known: number): AosError {
-  return new AosError('conflict', `the database schema is at migration ${found}, newer than this aos (${known})`, {
-    hint: 'upgrade aos to the version that migrated this database, or point it at another database',
-  });
+  return new AosError(
+    'conflict',
+    `the database schema is at migration ${found}, newer than this aos (${known})`,
+    {
+      hint: 'upgrade aos to the version that migrated this database, or point it at another database',
+    },
+  );
 }

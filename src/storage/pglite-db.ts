@@ -6,7 +6,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { AosError } from '../errors.js';
-import type { Db, QueryResult, Queryable } from './db.js';
+import type { Db, Queryable, QueryResult } from './db.js';
 import { translateDatabaseError } from './postgres-errors.js';
 
 /** Opens (creating if needed) a PGlite database in `dataDir`, or in memory when it is undefined. */
@@ -19,10 +19,14 @@ export async function openPglite(dataDir: string | undefined): Promise<PGlite> {
       parsers: { 20: (value: string) => Number(value) },
     });
   } catch (error) {
-    throw new AosError('unavailable', `cannot open the embedded database at ${dataDir ?? 'memory'}: ${String(error)}`, {
-      hint: 'another program may hold it; stop other aos processes, or move AOS_HOME',
-      cause: error,
-    });
+    throw new AosError(
+      'unavailable',
+      `cannot open the embedded database at ${dataDir ?? 'memory'}: ${String(error)}`,
+      {
+        hint: 'another program may hold it; stop other aos processes, or move AOS_HOME',
+        cause: error,
+      },
+    );
   }
 }
 
@@ -31,7 +35,10 @@ export function createPgliteDb(pglite: PGlite, location = pglite.dataDir ?? 'mem
   async function run<Row>(target: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) {
     try {
       const result = await target.query<Row>(sql, params as unknown[] | undefined);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length } satisfies QueryResult<Row>;
+      return {
+        rows: result.rows,
+        rowCount: result.affectedRows ?? result.rows.length,
+      } satisfies QueryResult<Row>;
     } catch (error) {
       throw translateDatabaseError(error, location);
     }

@@ -3,7 +3,7 @@
  * protocol, such as the embedded database's local socket), on node-postgres.
  */
 import pg from 'pg';
-import type { Db, QueryResult, Queryable } from './db.js';
+import type { Db, Queryable, QueryResult } from './db.js';
 import { translateDatabaseError } from './postgres-errors.js';
 
 export interface PostgresDbOptions {
@@ -32,10 +32,13 @@ pg.types.setTypeParser(20, (value) => Number(value));
 /** Opens a pool against a PostgreSQL server. Connects lazily; `ping` it to fail fast. */
 export function createPostgresDb(options: PostgresDbOptions): Db {
   const config: pg.PoolConfig =
-    typeof options.connection === 'string' ? { connectionString: options.connection } : { ...options.connection };
+    typeof options.connection === 'string'
+      ? { connectionString: options.connection }
+      : { ...options.connection };
   config.max = options.maxConnections ?? 10;
   config.connectionTimeoutMillis ??= 10_000;
-  const location = options.location ?? redact(typeof options.connection === 'string' ? options.connection : 'postgres');
+  const location =
+    options.location ?? redact(typeof options.connection === 'string' ? options.connection : 'postgres');
   const pool = new pg.Pool(config);
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
@@ -64,9 +67,13 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
     location,
     deliversNotifications: options.deliversNotifications ?? true,
     query: (sql, params) =>
-      options.everyStatementInTransaction ? db.transaction((tx) => tx.query(sql, params)) : run(pool, sql, params),
+      options.everyStatementInTransaction
+        ? db.transaction((tx) => tx.query(sql, params))
+        : run(pool, sql, params),
     exec: async (sql) =>
-      options.everyStatementInTransaction ? db.transaction((tx) => tx.exec(sql)) : void (await run(pool, sql)),
+      options.everyStatementInTransaction
+        ? db.transaction((tx) => tx.exec(sql))
+        : void (await run(pool, sql)),
     async transaction(work) {
       const client = await connect();
       let broken = false;

@@ -12,7 +12,15 @@ const aosSqlStates: Record<string, ErrorCode> = {
   AOSFB: 'forbidden',
 };
 
-const connectionErrnos = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOENT', 'EPIPE']);
+const connectionErrnos = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOENT',
+  'EPIPE',
+]);
 
 interface ErrorWithCode {
   code?: unknown;
@@ -29,9 +37,19 @@ export function translateDatabaseError(error: unknown, location: string): unknow
     if (code === 'AOSLL') return new LeaseLostError(text);
     const aosCode = aosSqlStates[code];
     if (aosCode !== undefined) {
-      return new AosError(aosCode, text, typeof hint === 'string' ? { hint, cause: error } : { cause: error });
+      return new AosError(
+        aosCode,
+        text,
+        typeof hint === 'string' ? { hint, cause: error } : { cause: error },
+      );
     }
-    if (connectionErrnos.has(code) || code.startsWith('08') || code === '57P01' || code === '57P03' || code === '3D000') {
+    if (
+      connectionErrnos.has(code) ||
+      code.startsWith('08') ||
+      code === '57P01' ||
+      code === '57P03' ||
+      code === '3D000'
+    ) {
       return databaseUnavailable(location, text, error);
     }
     if (code === '28P01' || code === '28000') {

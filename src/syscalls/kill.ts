@@ -1,8 +1,8 @@
 /** kill: send a signal to a process. */
 import { z } from 'zod';
 import { sendSignal, signalNames } from '../process/signals.js';
-import { defineSyscall } from './syscall.js';
 import { pidSchema, processStateSchema } from './schemas.js';
+import { defineSyscall } from './syscall.js';
 
 export const killSyscall = defineSyscall({
   name: 'kill',

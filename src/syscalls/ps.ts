@@ -1,8 +1,8 @@
 /** ps: list processes. */
 import { z } from 'zod';
 import { listProcessRows, toProcess } from '../process/process-table.js';
-import { defineSyscall } from './syscall.js';
 import { pidSchema, processSchema, processStateSchema } from './schemas.js';
+import { defineSyscall } from './syscall.js';
 
 export const psSyscall = defineSyscall({
   name: 'ps',

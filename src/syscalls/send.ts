@@ -1,12 +1,14 @@
 /** send: put a message in a process's mailbox. */
 import { z } from 'zod';
-import { defineSyscall } from './syscall.js';
 import { pidSchema } from './schemas.js';
+import { defineSyscall } from './syscall.js';
 
 export const sendSyscall = defineSyscall({
   name: 'send',
   summary: "Put a message in a process's mailbox (it reads it with recv)",
-  input: z.object({ pid: pidSchema.describe('the receiving process'), message: z.string().describe('the text') }).strict(),
+  input: z
+    .object({ pid: pidSchema.describe('the receiving process'), message: z.string().describe('the text') })
+    .strict(),
   output: z.object({ pid: z.number().int(), messageId: z.number().int() }),
   capability: 'process.send',
   errors: ['invalid_input', 'not_found', 'conflict'],

@@ -4,12 +4,13 @@ import { AosError } from '../errors.js';
 import { loadAgentBundle } from '../process/agent-definition.js';
 import { getProcessRow, toProcess } from '../process/process-table.js';
 import { registerAgent, spawnProcess } from '../process/spawn.js';
-import { defineSyscall } from './syscall.js';
 import { pidSchema, processSchema } from './schemas.js';
+import { defineSyscall } from './syscall.js';
 
 export const spawnSyscall = defineSyscall({
   name: 'spawn',
-  summary: 'Start a process running an agent (a registered name, or an agent file, which is registered first)',
+  summary:
+    'Start a process running an agent (a registered name, or an agent file, which is registered first)',
   input: z
     .object({
       agent: z.string().min(1).describe('a registered agent name, or the path of an agent file (.md)'),

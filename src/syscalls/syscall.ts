@@ -40,6 +40,9 @@ export function defineSyscall<Input extends z.ZodType, Output extends z.ZodType>
 /** Whether `capabilities` grant `needed`; patterns end in ".*" or are "*". */
 export function grants(capabilities: readonly string[], needed: string): boolean {
   return capabilities.some(
-    (pattern) => pattern === '*' || pattern === needed || (pattern.endsWith('.*') && needed.startsWith(pattern.slice(0, -1))),
+    (pattern) =>
+      pattern === '*' ||
+      pattern === needed ||
+      (pattern.endsWith('.*') && needed.startsWith(pattern.slice(0, -1))),
   );
 }

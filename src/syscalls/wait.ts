@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { AosError } from '../errors.js';
 import { getProcessRow, toProcess } from '../process/process-table.js';
-import { defineSyscall } from './syscall.js';
 import { pidSchema, processSchema } from './schemas.js';
+import { defineSyscall } from './syscall.js';
 
 export const waitSyscall = defineSyscall({
   name: 'wait',
@@ -19,11 +19,17 @@ export const waitSyscall = defineSyscall({
   capability: 'process.wait',
   errors: ['invalid_input', 'not_found', 'timeout'],
   async handler(kernel, input) {
-    const deadline = input.timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + parseDuration(input.timeout, 'timeout');
+    const deadline =
+      input.timeout === undefined
+        ? Number.POSITIVE_INFINITY
+        : Date.now() + parseDuration(input.timeout, 'timeout');
     for (;;) {
       const row = await getProcessRow(kernel.db, input.pid);
       if (row.state === 'exited') {
-        await kernel.db.query('update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1', [row.pid]);
+        await kernel.db.query(
+          'update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1',
+          [row.pid],
+        );
         return toProcess(row);
       }
       const remaining = deadline - Date.now();

@@ -51,7 +51,8 @@ export const postgresDatabase: TestDatabase = {
 };
 
 /** PGlite, and the server when AOS_TEST_DATABASE_URL is set. */
-export const testDatabases: TestDatabase[] = serverUrl === undefined ? [pgliteDatabase] : [pgliteDatabase, postgresDatabase];
+export const testDatabases: TestDatabase[] =
+  serverUrl === undefined ? [pgliteDatabase] : [pgliteDatabase, postgresDatabase];
 
 /** Whether the server tests run (CI sets AOS_TEST_DATABASE_URL). */
 export const hasServer = serverUrl !== undefined;

@@ -28,7 +28,12 @@ export const doctorCommand = defineCommand({
     checks.push(
       major >= 20
         ? { name: 'node', status: 'ok', detail: `Node ${process.versions.node}` }
-        : { name: 'node', status: 'fail', detail: `Node ${process.versions.node}`, hint: 'install Node 20 or newer' },
+        : {
+            name: 'node',
+            status: 'fail',
+            detail: `Node ${process.versions.node}`,
+            hint: 'install Node 20 or newer',
+          },
     );
     let db: Db | undefined;
     try {
@@ -43,7 +48,10 @@ export const doctorCommand = defineCommand({
   },
   format: (output) =>
     output.checks
-      .map((check) => `${check.status.padEnd(4)}  ${check.name}: ${check.detail}${check.hint ? `\n      hint: ${check.hint}` : ''}`)
+      .map(
+        (check) =>
+          `${check.status.padEnd(4)}  ${check.name}: ${check.detail}${check.hint ? `\n      hint: ${check.hint}` : ''}`,
+      )
       .join('\n'),
   exitCode: (output) => (output.ok ? 0 : 6),
 });
@@ -56,7 +64,12 @@ async function databaseChecks(db: Db): Promise<Check[]> {
     checks.push(
       version === latest
         ? { name: 'schema', status: 'ok', detail: `migration ${version} of ${latest}` }
-        : { name: 'schema', status: 'warn', detail: `migration ${version} of ${latest}`, hint: 'run: aos init' },
+        : {
+            name: 'schema',
+            status: 'warn',
+            detail: `migration ${version} of ${latest}`,
+            hint: 'run: aos init',
+          },
     );
   } catch (error) {
     const aosError = toAosError(error);
@@ -87,7 +100,12 @@ async function databaseChecks(db: Db): Promise<Check[]> {
   const { ready, running } = work.rows[0]!;
   checks.push(
     Number(ready) > 0 && Number(running) === 0
-      ? { name: 'workers', status: 'warn', detail: `${ready} ready processes and none running`, hint: 'start one: aos worker' }
+      ? {
+          name: 'workers',
+          status: 'warn',
+          detail: `${ready} ready processes and none running`,
+          hint: 'start one: aos worker',
+        }
       : { name: 'workers', status: 'ok', detail: `${ready} ready, ${running} running` },
   );
   return checks;

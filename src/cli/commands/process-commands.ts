@@ -1,10 +1,11 @@
 /** ps, kill, wait, send: the syscalls as commands. */
-import { syscallCommand } from '../command.js';
-import { formatOutcome, formatProcessTable } from '../format.js';
+
 import { killSyscall } from '../../syscalls/kill.js';
 import { psSyscall } from '../../syscalls/ps.js';
 import { sendSyscall } from '../../syscalls/send.js';
 import { waitSyscall } from '../../syscalls/wait.js';
+import { syscallCommand } from '../command.js';
+import { formatOutcome, formatProcessTable } from '../format.js';
 
 export const psCommand = syscallCommand(psSyscall, {
   positional: [],

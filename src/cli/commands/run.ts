@@ -1,20 +1,23 @@
 /** run: spawn a process and, unless --detach, run it here until it exits. */
 import { z } from 'zod';
+import { processSchema } from '../../syscalls/schemas.js';
+import { spawnSyscall } from '../../syscalls/spawn.js';
 import { defineCommand } from '../command.js';
 import { formatOutcome } from '../format.js';
-import { spawnSyscall } from '../../syscalls/spawn.js';
-import { processSchema } from '../../syscalls/schemas.js';
 
 export const runCommand = defineCommand({
   name: 'run',
   summary:
     'Run an agent: spawn a process from an agent file (or registered name) and run it here until it exits, or --detach',
-  input: spawnSyscall.input
-    .omit({ ppid: true })
-    .extend({
-      detach: z.boolean().default(false).describe('print the new process and return; a worker runs it'),
-      concurrency: z.coerce.number().int().positive().default(4).describe('processes the local worker runs at once'),
-    }),
+  input: spawnSyscall.input.omit({ ppid: true }).extend({
+    detach: z.boolean().default(false).describe('print the new process and return; a worker runs it'),
+    concurrency: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(4)
+      .describe('processes the local worker runs at once'),
+  }),
   positional: ['agent', 'input'],
   output: processSchema,
   errors: ['invalid_input', 'not_found', 'forbidden'],
@@ -43,7 +46,9 @@ export const runCommand = defineCommand({
       );
       const finished = await Promise.race([waited, interrupted]);
       if (finished !== undefined) return finished;
-      const [current] = await kernel.call('ps', { all: true }).then((all) => all.filter((p) => p.pid === process.pid));
+      const [current] = await kernel
+        .call('ps', { all: true })
+        .then((all) => all.filter((p) => p.pid === process.pid));
       return current ?? process;
     } finally {
       await worker.stop();

@@ -9,7 +9,10 @@ export const workerCommand = defineCommand({
   input: z
     .object({
       concurrency: z.coerce.number().int().positive().default(4).describe('processes run at once'),
-      lease: z.string().default('5s').describe('lease length; a dead worker’s processes are taken over after it'),
+      lease: z
+        .string()
+        .default('5s')
+        .describe('lease length; a dead worker’s processes are taken over after it'),
       poll: z.string().default('500ms').describe('longest pause between looks for work'),
       quantum: z.string().default('2s').describe('slice length before a process yields to other ready ones'),
     })
@@ -30,14 +33,20 @@ export const workerCommand = defineCommand({
       onEvent(event) {
         if (event.type === 'slice-started') slices += 1;
         context.emit(event);
-        if (event.type === 'slice-started') context.say(`process ${event.pid}: running (lease generation ${event.generation})`);
+        if (event.type === 'slice-started')
+          context.say(`process ${event.pid}: running (lease generation ${event.generation})`);
         if (event.type === 'slice-ended') context.say(`process ${event.pid}: ${event.outcome}`);
-        if (event.type === 'error') context.say(`error${event.pid === undefined ? '' : ` on process ${event.pid}`}: ${event.message}`);
+        if (event.type === 'error')
+          context.say(`error${event.pid === undefined ? '' : ` on process ${event.pid}`}: ${event.message}`);
       },
     });
     await worker.start();
-    context.say(`worker ${worker.id} on ${kernel.db.location}, concurrency ${input.concurrency}; Ctrl-C stops it`);
-    await new Promise<void>((resolve) => context.interrupted.addEventListener('abort', () => resolve(), { once: true }));
+    context.say(
+      `worker ${worker.id} on ${kernel.db.location}, concurrency ${input.concurrency}; Ctrl-C stops it`,
+    );
+    await new Promise<void>((resolve) =>
+      context.interrupted.addEventListener('abort', () => resolve(), { once: true }),
+    );
     context.say('stopping: finishing current steps and handing processes back');
     await worker.stop();
     return { workerId: worker.id, slices };

@@ -5,12 +5,19 @@
  * must wait parks the process (waiting, sleeping) instead of holding a worker.
  */
 import { z } from 'zod';
-import { AosError } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
+import { AosError } from '../../errors.js';
 import type { ProcessRow } from '../../process/process-table.js';
 import { spawnProcess } from '../../process/spawn.js';
 import type { Queryable } from '../../storage/db.js';
-import { type Tool, type ToolContext, type ToolOutcome, defineTool, errorResult, textResult } from '../tool.js';
+import {
+  defineTool,
+  errorResult,
+  type Tool,
+  type ToolContext,
+  type ToolOutcome,
+  textResult,
+} from '../tool.js';
 
 const duration = z.union([z.number().int().min(0), z.string()]);
 
@@ -30,7 +37,11 @@ const spawn = defineTool({
   name: 'spawn',
   description:
     'Start a child process running the named agent with the given input. Returns its pid at once; use wait to collect its result.',
-  input: z.object({ agent: z.string().min(1), input: z.string().optional(), priority: z.number().int().optional() }),
+  input: z.object({
+    agent: z.string().min(1),
+    input: z.string().optional(),
+    priority: z.number().int().optional(),
+  }),
   annotations: {},
   transactional: true,
   async run(input, context) {
@@ -59,15 +70,23 @@ const wait = defineTool({
   annotations: { readOnly: true, idempotent: true },
   transactional: true,
   async run(input, context) {
-    const child = await context.db.query<ProcessRow>('select * from aos.processes where pid = $1', [input.pid]);
+    const child = await context.db.query<ProcessRow>('select * from aos.processes where pid = $1', [
+      input.pid,
+    ]);
     const row = child.rows[0];
     if (row === undefined) return errorResult(`not_found: no process with pid ${input.pid}`);
     if (row.pid === context.pid) return errorResult('invalid_input: a process cannot wait for itself');
     if (row.state === 'exited') {
-      await context.db.query('update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1', [
-        row.pid,
-      ]);
-      const outcome = { pid: row.pid, exitStatus: row.exit_status, result: row.result ?? null, error: row.error };
+      await context.db.query(
+        'update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1',
+        [row.pid],
+      );
+      const outcome = {
+        pid: row.pid,
+        exitStatus: row.exit_status,
+        result: row.result ?? null,
+        error: row.error,
+      };
       return textResult(JSON.stringify(outcome), outcome);
     }
     return blockOrTimeOut(context, input.timeout, 'waiting', 'child', { pid: input.pid }, () =>
