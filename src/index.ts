@@ -1,0 +1,56 @@
+/** The public API of aos: explicit named exports only. */
+
+export type {
+  Message,
+  ModelDriver,
+  ModelRequest,
+  ModelResponse,
+  ToolCall,
+  ToolSpec,
+  Usage,
+} from './cpu/model.js';
+export { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
+export { parseScript, type Script } from './cpu/script.js';
+export { ScriptedDriver } from './cpu/scripted-driver.js';
+export {
+  AosError,
+  type ErrorCode,
+  type ErrorEnvelope,
+  envelopeOf,
+  errorCodes,
+  exitCodeOf,
+  statusOf,
+  toAosError,
+} from './errors.js';
+export {
+  defineTool,
+  errorResult,
+  type Tool,
+  type ToolAnnotations,
+  type ToolContext,
+  type ToolOutcome,
+  textResult,
+} from './io/tool.js';
+export {
+  createKernel,
+  type Kernel,
+  type KernelOptions,
+  type SyscallInput,
+  type SyscallOutput,
+} from './kernel.js';
+export {
+  type AgentDefinition,
+  loadAgentBundle,
+  loadAgentFile,
+  parseAgentFile,
+} from './process/agent-definition.js';
+export type { Process, ProcessState } from './process/process-table.js';
+export { type SignalName, signalNames, signalNumbers } from './process/signals.js';
+export { Worker, type WorkerEvent, type WorkerOptions } from './process/worker.js';
+export type { Db, DbKind, Queryable, QueryResult } from './storage/db.js';
+export { checkSchemaVersion, migrate } from './storage/migrate.js';
+export { type DatabaseChoice, openDatabase } from './storage/open-database.js';
+export { createPgliteDb, openPglite } from './storage/pglite-db.js';
+export { createPostgresDb, type PostgresDbOptions } from './storage/postgres-db.js';
+export { type Caller, localUser } from './syscalls/syscall.js';
+export { type SyscallName, syscalls } from './syscalls/table.js';
