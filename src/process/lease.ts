@@ -66,3 +66,14 @@ export async function releaseAll(db: Queryable, workerId: string): Promise<numbe
   );
   return result.rowCount;
 }
+
+/** Reaps zombies nobody waited for: exited processes older than `retentionMs`. Returns how many. */
+export async function reapExpiredZombies(db: Queryable, retentionMs: number): Promise<number> {
+  const result = await db.query(
+    `update aos.processes set reaped_at = now()
+      where state = 'exited' and reaped_at is null
+        and exited_at < now() - make_interval(secs => $1 / 1000.0)`,
+    [retentionMs],
+  );
+  return result.rowCount;
+}

@@ -11,7 +11,7 @@ import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Db } from '../storage/db.js';
 import type { AgentDefinition } from './agent-definition.js';
 import { runSlice, type SliceOutcome } from './agent-loop.js';
-import { claimProcesses, releaseAll, renewLeases } from './lease.js';
+import { claimProcesses, reapExpiredZombies, releaseAll, renewLeases } from './lease.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNames } from './signals.js';
 import { SliceControl } from './slice-control.js';
@@ -26,6 +26,8 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Slice length before a process yields to other ready ones; default 2 s. */
   quantumMs?: number;
+  /** Exited processes nobody waited for are reaped after this long; default 7 days. */
+  retentionMs?: number;
   id?: string;
   /** Called for each slice that starts and ends (for demos and logs). */
   onEvent?: (event: WorkerEvent) => void;
@@ -65,6 +67,7 @@ export class Worker {
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private reaper: NodeJS.Timeout | undefined;
   private readonly cleanups: (() => unknown)[] = [];
 
   constructor(
@@ -94,6 +97,17 @@ export class Worker {
       );
     }
     this.heartbeat = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    const retentionMs = this.options.retentionMs ?? 7 * 24 * 3_600_000;
+    const reap = () =>
+      reapExpiredZombies(this.host.db, retentionMs).catch((error: unknown) =>
+        this.emit({
+          type: 'error',
+          message: `reaping failed: ${toAosError(error).message}`,
+          workerId: this.id,
+        }),
+      );
+    void reap();
+    this.reaper = setInterval(() => void reap(), 60_000);
     this.loopDone = this.loop();
   }
 
@@ -125,6 +139,7 @@ export class Worker {
       await slices;
     }
     clearInterval(this.heartbeat);
+    clearInterval(this.reaper);
     await this.loopDone;
     for (const cleanup of this.cleanups) await cleanup();
     await releaseAll(this.host.db, this.id).catch(() => 0);

@@ -15,6 +15,10 @@ export const workerCommand = defineCommand({
         .describe('lease length; a dead worker’s processes are taken over after it'),
       poll: z.string().default('500ms').describe('longest pause between looks for work'),
       quantum: z.string().default('2s').describe('slice length before a process yields to other ready ones'),
+      retention: z
+        .string()
+        .default('7d')
+        .describe('exited processes nobody waited for are reaped after this long'),
     })
     .strict(),
   positional: [],
@@ -30,6 +34,7 @@ export const workerCommand = defineCommand({
       leaseMs: parseDuration(input.lease, 'lease'),
       pollMs: parseDuration(input.poll, 'poll'),
       quantumMs: parseDuration(input.quantum, 'quantum'),
+      retentionMs: parseDuration(input.retention, 'retention'),
       onEvent(event) {
         if (event.type === 'slice-started') slices += 1;
         context.emit(event);
