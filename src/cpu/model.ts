@@ -8,6 +8,8 @@ export interface ToolCall {
   id: string;
   name: string;
   arguments: Record<string, unknown>;
+  /** The raw arguments when the model sent text that is not a JSON object; the call fails with an error result. */
+  invalidArguments?: string;
 }
 
 /** One item of a process's context. `notice` items are the kernel speaking (signals, recovery). */
@@ -26,8 +28,13 @@ export interface ToolSpec {
 
 /** Token counts of one model call. */
 export interface Usage {
+  /** All input tokens, cached ones included. */
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens the provider read from its prompt cache. */
+  cachedInputTokens?: number;
+  /** Input tokens the provider wrote to its prompt cache (Anthropic). */
+  cacheCreationInputTokens?: number;
 }
 
 export interface ModelRequest {

@@ -359,6 +359,12 @@ class Slice {
         `invalid_input: unknown tool "${call.name}"; this agent's tools are: ${known}`,
       );
     }
+    if (call.invalidArguments !== undefined) {
+      return this.failedCall(
+        call,
+        `invalid_input: the arguments for ${tool.name} are not a JSON object: ${call.invalidArguments.slice(0, 500)}`,
+      );
+    }
     const parsed = tool.input.safeParse(call.arguments);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

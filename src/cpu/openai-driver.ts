@@ -1,0 +1,175 @@
+/**
+ * The `openai:MODEL` driver: chat completions with tools and streaming, through the
+ * official SDK, against OpenAI or any compatible server (OPENAI_BASE_URL: Ollama,
+ * vLLM, llama.cpp, DeepSeek, OpenRouter).
+ */
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import { AosError } from '../errors.js';
+import type { Message, ModelDriver, ModelRequest, ModelResponse, ToolCall } from './model.js';
+import { GarbageResponseError, type ProviderInfo, providerError } from './provider-error.js';
+import { defaultRetryPolicy, type RetryPolicy, withRetries } from './retry.js';
+
+export interface OpenAIDriverOptions {
+  /** Default: OPENAI_API_KEY. Not required when a base URL is set (local servers). */
+  apiKey?: string | undefined;
+  /** Default: OPENAI_BASE_URL, else OpenAI's own. */
+  baseUrl?: string | undefined;
+  /** Per attempt; default 120 s. */
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  /** Stream the answer (default true). */
+  stream?: boolean;
+}
+
+const defaultBaseUrl = 'https://api.openai.com/v1';
+
+export class OpenAIDriver implements ModelDriver {
+  private readonly client: OpenAI;
+  private readonly provider: ProviderInfo;
+  private readonly retry: RetryPolicy;
+  private readonly stream: boolean;
+
+  constructor(options: OpenAIDriverOptions = {}) {
+    const baseUrl = options.baseUrl ?? process.env.OPENAI_BASE_URL ?? defaultBaseUrl;
+    const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY;
+    this.provider = {
+      name: 'openai',
+      baseUrl,
+      keyVariable: 'OPENAI_API_KEY',
+      urlVariable: 'OPENAI_BASE_URL',
+    };
+    if ((apiKey === undefined || apiKey === '') && baseUrl === defaultBaseUrl) {
+      throw new AosError('unavailable', 'no API key for openai: models', {
+        hint: 'set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server)',
+      });
+    }
+    this.client = new OpenAI({
+      apiKey: apiKey || 'not-needed',
+      baseURL: baseUrl,
+      timeout: options.timeoutMs ?? 120_000,
+      maxRetries: 0,
+    });
+    this.retry = options.retry ?? defaultRetryPolicy;
+    this.stream = options.stream ?? true;
+  }
+
+  complete(request: ModelRequest, options: { signal: AbortSignal }): Promise<ModelResponse> {
+    const body = {
+      model: request.model,
+      messages: [
+        { role: 'system', content: request.system } as const,
+        ...request.messages.map(toOpenAIMessage),
+      ],
+      ...(request.tools.length === 0
+        ? {}
+        : {
+            tools: request.tools.map(
+              (tool): ChatCompletionTool => ({
+                type: 'function',
+                function: { name: tool.name, description: tool.description, parameters: tool.inputSchema },
+              }),
+            ),
+          }),
+    };
+    return withRetries(
+      () => (this.stream ? this.streamed(body, options.signal) : this.whole(body, options.signal)),
+      (error) => providerError(error, this.provider),
+      this.retry,
+      options.signal,
+    );
+  }
+
+  private async whole(body: OpenAI.ChatCompletionCreateParamsNonStreaming, signal: AbortSignal) {
+    const completion = await this.client.chat.completions.create(body, { signal });
+    const choice = completion.choices?.[0];
+    if (choice === undefined) throw new GarbageResponseError('the completion has no choices');
+    const toolCalls = (choice.message.tool_calls ?? []).flatMap((call) =>
+      call.type === 'function' ? [toolCallOf(call.id, call.function.name, call.function.arguments)] : [],
+    );
+    return {
+      content: choice.message.content ?? '',
+      toolCalls,
+      usage: usageOf(completion.usage),
+    } satisfies ModelResponse;
+  }
+
+  private async streamed(body: OpenAI.ChatCompletionCreateParamsNonStreaming, signal: AbortSignal) {
+    const stream = await this.client.chat.completions.create(
+      { ...body, stream: true, stream_options: { include_usage: true } },
+      { signal },
+    );
+    let content = '';
+    const calls = new Map<number, { id: string; name: string; arguments: string }>();
+    let usage: OpenAI.CompletionUsage | undefined;
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks += 1;
+      if (chunk.usage) usage = chunk.usage;
+      const delta = chunk.choices?.[0]?.delta;
+      if (delta === undefined) continue;
+      if (typeof delta.content === 'string') content += delta.content;
+      for (const part of delta.tool_calls ?? []) {
+        const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
+        if (part.id) call.id = part.id;
+        if (part.function?.name) call.name += part.function.name;
+        if (part.function?.arguments) call.arguments += part.function.arguments;
+        calls.set(part.index, call);
+      }
+    }
+    if (chunks === 0) throw new GarbageResponseError('the stream ended without a single chunk');
+    const toolCalls = [...calls.entries()]
+      .sort(([left], [right]) => left - right)
+      .map(([index, call]) => toolCallOf(call.id || `call_${index}`, call.name, call.arguments));
+    return { content, toolCalls, usage: usageOf(usage) } satisfies ModelResponse;
+  }
+}
+
+function toOpenAIMessage(message: Message): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'user':
+    case 'notice':
+      return { role: 'user', content: message.content };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: message.content === '' ? null : message.content,
+        ...(message.toolCalls === undefined || message.toolCalls.length === 0
+          ? {}
+          : {
+              tool_calls: message.toolCalls.map((call) => ({
+                id: call.id,
+                type: 'function' as const,
+                function: {
+                  name: call.name,
+                  arguments: call.invalidArguments ?? JSON.stringify(call.arguments),
+                },
+              })),
+            }),
+      };
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  }
+}
+
+/** A tool call from the wire; arguments that are not a JSON object are kept raw and fail the call. */
+export function toolCallOf(id: string, name: string, rawArguments: string): ToolCall {
+  const text = rawArguments.trim() === '' ? '{}' : rawArguments;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      return { id, name, arguments: parsed as Record<string, unknown> };
+    }
+  } catch {
+    // falls through: the model sent something that is not JSON
+  }
+  return { id, name, arguments: {}, invalidArguments: rawArguments };
+}
+
+function usageOf(usage: OpenAI.CompletionUsage | undefined | null): ModelResponse['usage'] {
+  return {
+    inputTokens: usage?.prompt_tokens ?? 0,
+    outputTokens: usage?.completion_tokens ?? 0,
+    cachedInputTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+}
