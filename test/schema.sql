@@ -8,6 +8,25 @@ table aos.agents
   source text
   created_at timestamp with time zone not null default now()
 
+table aos.cpu_grants
+  id bigint not null
+  device text not null
+  pid bigint not null
+  tokens integer not null
+  granted_at timestamp with time zone not null default now()
+  finished_at timestamp with time zone
+
+table aos.devices
+  name text not null
+  max_concurrent integer
+  requests_per_minute integer
+  tokens_per_minute integer
+  input_price numeric not null default 0
+  cached_input_price numeric not null default 0
+  cache_write_price numeric not null default 0
+  output_price numeric not null default 0
+  updated_at timestamp with time zone not null default now()
+
 table aos.mailbox
   id bigint not null
   pid bigint not null
@@ -20,6 +39,11 @@ table aos.migrations
   id integer not null
   name text not null
   applied_at timestamp with time zone not null default now()
+
+table aos.owner_budgets
+  owner text not null
+  max_tokens bigint
+  max_cost numeric
 
 table aos.processes
   pid bigint not null
@@ -52,6 +76,10 @@ table aos.processes
   exited_at timestamp with time zone
   reaped_at timestamp with time zone
   updated_at timestamp with time zone not null default now()
+  model text
+  device text
+  cached_tokens bigint not null default 0
+  cost_nanos bigint not null default 0
 
 table aos.ps
   pid bigint
@@ -66,6 +94,7 @@ table aos.ps
   exit_status integer
   created_at timestamp with time zone
   exited_at timestamp with time zone
+  cost_usd numeric
 
 table aos.steps
   pid bigint not null
@@ -84,22 +113,30 @@ table aos.steps
 
 CREATE UNIQUE INDEX agents_name_digest_key ON aos.agents (name, digest);
 CREATE UNIQUE INDEX agents_pkey ON aos.agents (name, version);
+CREATE UNIQUE INDEX cpu_grants_pkey ON aos.cpu_grants (id);
+CREATE INDEX cpu_grants_window ON aos.cpu_grants (device, granted_at);
+CREATE UNIQUE INDEX devices_pkey ON aos.devices (name);
 CREATE UNIQUE INDEX mailbox_pkey ON aos.mailbox (id);
 CREATE INDEX mailbox_unread ON aos.mailbox (pid, id) WHERE (received_at IS NULL);
 CREATE UNIQUE INDEX migrations_pkey ON aos.migrations (id);
+CREATE UNIQUE INDEX owner_budgets_pkey ON aos.owner_budgets (owner);
+CREATE INDEX processes_owner ON aos.processes (owner);
 CREATE INDEX processes_parent ON aos.processes (ppid);
 CREATE UNIQUE INDEX processes_pkey ON aos.processes (pid);
 CREATE INDEX processes_runnable ON aos.processes (priority DESC, vruntime, pid) WHERE (state = ANY (ARRAY['ready'::text, 'running'::text, 'waiting'::text, 'sleeping'::text]));
 CREATE UNIQUE INDEX steps_pkey ON aos.steps (pid, seq);
 
-function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[]) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer) returns TABLE(grant_id bigint, retry_at timestamp with time zone);
+function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.check_lease(p_pid bigint, p_generation bigint) returns aos.processes;
+function aos.device_for(p_model text) returns aos.devices;
 function aos.exit_process(p_pid bigint, p_status integer, p_result jsonb, p_error jsonb) returns void;
 function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.kill(p_pid bigint, p_signal text) returns text;
 function aos.register_agent(p_name text, p_digest text, p_definition jsonb, p_source text) returns integer;
+function aos.release_cpu(p_grant bigint, p_tokens integer) returns void;
 function aos.send(p_pid bigint, p_body text) returns bigint;
 function aos.send_message(p_pid bigint, p_body text, p_sender bigint) returns bigint;
 function aos.signal_process(p_pid bigint, p_signal text) returns text;
 function aos.spawn(p_agent_name text, p_input text) returns bigint;
-function aos.spawn_process(p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority integer, p_limits jsonb, p_agent_version integer) returns bigint;
+function aos.spawn_process(p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority integer, p_limits jsonb, p_agent_version integer, p_model text) returns bigint;

@@ -6,23 +6,32 @@ import type { ModelDriver } from './model.js';
 import { OpenAIDriver } from './openai-driver.js';
 import { ScriptedDriver } from './scripted-driver.js';
 
-/** Chooses a driver for a definition; throws `invalid_input` for an unknown prefix. */
-export type ModelResolver = (definition: AgentDefinition) => ModelDriver;
+/**
+ * Chooses a driver for a process: its agent definition, and the model string it runs
+ * (the agent's, or an override); throws `invalid_input` for an unknown prefix.
+ */
+export type ModelResolver = (definition: AgentDefinition, model: string) => ModelDriver;
 
-/** The default resolver, caching one driver per definition object. Keys and URLs come from the environment. */
+/** The default resolver, caching one driver per definition and model. Keys and URLs come from the environment. */
 export function createModelResolver(): ModelResolver {
-  const cache = new WeakMap<AgentDefinition, ModelDriver>();
-  return (definition) => {
-    const cached = cache.get(definition);
-    if (cached !== undefined) return cached;
-    const driver = createDriver(definition);
-    cache.set(definition, driver);
+  const cache = new WeakMap<AgentDefinition, Map<string, ModelDriver>>();
+  return (definition, model) => {
+    let drivers = cache.get(definition);
+    if (drivers === undefined) {
+      drivers = new Map();
+      cache.set(definition, drivers);
+    }
+    let driver = drivers.get(model);
+    if (driver === undefined) {
+      driver = createDriver(definition, model);
+      drivers.set(model, driver);
+    }
     return driver;
   };
 }
 
-function createDriver(definition: AgentDefinition): ModelDriver {
-  const prefix = definition.model.split(':', 1)[0] ?? '';
+function createDriver(definition: AgentDefinition, model: string): ModelDriver {
+  const prefix = model.split(':', 1)[0] ?? '';
   if (prefix === 'scripted') {
     if (definition.script === undefined) {
       throw new AosError('invalid_input', `agent ${definition.name} has a scripted model but no script`, {
@@ -33,7 +42,7 @@ function createDriver(definition: AgentDefinition): ModelDriver {
   }
   if (prefix === 'openai') return new OpenAIDriver();
   if (prefix === 'anthropic') return new AnthropicDriver();
-  throw new AosError('invalid_input', `unknown model "${definition.model}" in agent ${definition.name}`, {
+  throw new AosError('invalid_input', `unknown model "${model}" for agent ${definition.name}`, {
     hint: 'a model string is scripted:FILE, openai:MODEL or anthropic:MODEL',
   });
 }

@@ -20,6 +20,8 @@ export const limitsSchema = z
   .object({
     max_steps: z.number().int().positive().optional(),
     max_wall_time: durationSchema.optional(),
+    max_tokens: z.number().int().positive().optional(),
+    max_cost: z.number().positive().optional(),
   })
   .strict();
 

@@ -4,8 +4,17 @@
  * signals, check limits, take one step) until the process exits, blocks, stops,
  * yields its turn, or loses its lease. Every step is journaled before the next.
  */
-import type { Message, ModelResponse, ToolCall } from '../cpu/model.js';
+import {
+  acquireCpu,
+  costNanos as costOf,
+  type Device,
+  deviceFor,
+  isRationed,
+  releaseCpu,
+} from '../cpu/devices.js';
+import type { Message, ModelRequest, ModelResponse, ToolCall } from '../cpu/model.js';
 import type { ModelResolver } from '../cpu/resolve-model.js';
+import type { TokenCounter } from '../cpu/token-counter.js';
 import { parseDuration } from '../duration.js';
 import { toAosError } from '../errors.js';
 import { type Tool, type ToolOutcome, toolSpecOf } from '../io/tool.js';
@@ -13,6 +22,7 @@ import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Db, Queryable } from '../storage/db.js';
 import { LeaseLostError } from '../storage/postgres-errors.js';
 import type { AgentDefinition } from './agent-definition.js';
+import { formatUsd, type OwnerBudget, ownerBudgetOf } from './budgets.js';
 import {
   appendStep,
   finishStep,
@@ -39,6 +49,8 @@ export interface SliceOptions {
   control: SliceControl;
   /** After this long, the slice gives its worker slot to another ready process. */
   quantumMs: number;
+  /** Counts request tokens before rationed calls; shared by a worker's slices. */
+  tokens: TokenCounter;
 }
 
 /** Largest tool result kept in the context, in characters; the rest is cut with a note. */
@@ -86,6 +98,12 @@ class Slice {
   private termDeadlineStep: number | null;
   private termDeadlineAt: number | null;
   private readonly startedAt: number;
+  /** The model string this process runs: its own override, else its agent's. */
+  private readonly model: string;
+  private device: Device | undefined;
+  private tokensUsed: number;
+  private costUsedNanos: number;
+  private ownerBudget: OwnerBudget | undefined;
 
   constructor(private readonly options: SliceOptions) {
     this.db = options.db;
@@ -98,6 +116,9 @@ class Slice {
     this.termDeadlineStep = options.process.term_deadline_step;
     this.termDeadlineAt = options.process.term_deadline_at?.getTime() ?? null;
     this.startedAt = (options.process.started_at ?? new Date()).getTime();
+    this.model = options.process.model ?? options.definition.model;
+    this.tokensUsed = options.process.tokens_used;
+    this.costUsedNanos = options.process.cost_nanos;
   }
 
   async run(): Promise<SliceOutcome> {
@@ -114,6 +135,8 @@ class Slice {
       );
       return 'exited';
     }
+    this.device = await deviceFor(this.db, this.model);
+    this.ownerBudget = await ownerBudgetOf(this.db, this.process.owner);
     const journal = await loadJournal(this.db, this.lease.pid);
     this.context = journal.flatMap((step) => step.messages);
     for (const step of journal) {
@@ -223,6 +246,23 @@ class Slice {
     if (limits.max_steps !== undefined && this.stepsUsed >= limits.max_steps) {
       return `step limit reached: ${this.stepsUsed} of ${limits.max_steps} steps used`;
     }
+    if (limits.max_tokens !== undefined && this.tokensUsed >= limits.max_tokens) {
+      return `token limit reached: ${this.tokensUsed} of ${limits.max_tokens} tokens used`;
+    }
+    if (limits.max_cost !== undefined && this.costUsedNanos >= Math.round(limits.max_cost * 1e9)) {
+      return `cost limit reached: $${formatUsd(this.costUsedNanos)} of $${limits.max_cost} spent`;
+    }
+    const owner = this.ownerBudget;
+    if (owner !== undefined) {
+      const tokens = owner.tokensUsed + this.tokensUsed - this.process.tokens_used;
+      const cost = owner.costNanos + this.costUsedNanos - this.process.cost_nanos;
+      if (owner.maxTokens !== null && tokens >= owner.maxTokens) {
+        return `owner ${this.process.owner}'s token budget reached: ${tokens} of ${owner.maxTokens} tokens used`;
+      }
+      if (owner.maxCostNanos !== null && cost >= owner.maxCostNanos) {
+        return `owner ${this.process.owner}'s cost budget reached: $${formatUsd(cost)} of $${formatUsd(owner.maxCostNanos)} spent`;
+      }
+    }
     if (limits.max_wall_time !== undefined) {
       const allowed = parseDuration(limits.max_wall_time, 'limits.max_wall_time');
       const elapsed = Date.now() - this.startedAt;
@@ -296,18 +336,32 @@ class Slice {
 
   private async modelStep(tools: Tool[]): Promise<SliceOutcome | undefined> {
     let response: ModelResponse;
-    const signal = this.control.beginModelCall();
-    try {
-      const driver = this.options.models(this.definition);
-      response = await driver.complete(
-        {
-          model: this.definition.model.slice(this.definition.model.indexOf(':') + 1),
-          system: this.definition.prompt,
-          messages: this.context,
-          tools: tools.map(toolSpecOf),
-        },
-        { signal },
+    const request: ModelRequest = {
+      model: this.model.slice(this.model.indexOf(':') + 1),
+      system: this.definition.prompt,
+      messages: this.context,
+      tools: tools.map(toolSpecOf),
+    };
+    let counted = 0;
+    let grantId: number | undefined;
+    if (isRationed(this.device)) {
+      counted = this.options.tokens.countRequest(request);
+      const estimate = Math.ceil(this.options.tokens.estimate(this.model, request) * 1.05);
+      const acquired = await this.write(() =>
+        acquireCpu(this.db, this.device!.name, this.lease.pid, estimate),
       );
+      if (!acquired.granted) {
+        await this.park('rate-limit', acquired.retryAt, this.device.name);
+        return 'blocked';
+      }
+      grantId = acquired.grantId;
+    }
+    const signal = this.control.beginModelCall();
+    let reported: number | null = null;
+    try {
+      const driver = this.options.models(this.definition, this.model);
+      response = await driver.complete(request, { signal });
+      reported = response.usage.inputTokens;
     } catch (error) {
       if (signal.aborted) return undefined; // INT or KILL: handled at the next boundary
       const aosError = toAosError(error);
@@ -321,7 +375,9 @@ class Slice {
       return 'exited';
     } finally {
       this.control.endModelCall();
+      if (grantId !== undefined) await releaseCpu(this.db, grantId, reported);
     }
+    if (counted > 0 && reported !== null) this.options.tokens.calibrate(this.model, counted, reported);
     if (this.control.arrived.has('INT')) this.control.arrived.delete('INT'); // it came too late to interrupt
     const message: Message = {
       role: 'assistant',
@@ -329,15 +385,19 @@ class Slice {
       ...(response.toolCalls.length > 0 ? { toolCalls: response.toolCalls } : {}),
       ...(response.meta === undefined ? {} : { meta: response.meta }),
     };
+    const costNanos = costOf(this.device, response.usage);
     const step: StepRecord = {
       kind: 'model',
-      name: this.definition.model,
+      name: this.model,
       status: 'done',
       output: { content: response.content, toolCalls: response.toolCalls },
       messages: [message],
       usage: response.usage,
+      costNanos,
       countsAsStep: true,
     };
+    this.tokensUsed += response.usage.inputTokens + response.usage.outputTokens;
+    this.costUsedNanos += costNanos;
     if (response.toolCalls.length === 0) {
       // A plain answer ends the process, with the answer as its result.
       await this.exit(0, response.content, null, step);
@@ -543,6 +603,18 @@ class Slice {
         error === null ? null : JSON.stringify(error),
       ]);
     });
+  }
+
+  /** Parks the process until `wakeAt` (or until a slot frees up), releasing its lease. */
+  private async park(reason: string, wakeAt: Date, device: string): Promise<void> {
+    const result = await this.db.query(
+      `update aos.processes
+          set state = 'waiting', wait_reason = $3, wake_at = $4, device = $5,
+              lease_owner = null, lease_expires_at = null, updated_at = now()
+        where pid = $1 and lease_generation = $2 and state = 'running'`,
+      [this.lease.pid, this.lease.generation, reason, wakeAt, device],
+    );
+    if (result.rowCount === 0) throw new LeaseLostError(`lease on process ${this.lease.pid} is lost`);
   }
 
   private async release(state: 'ready' | 'stopped'): Promise<void> {

@@ -28,6 +28,8 @@ export interface StepRecord {
   usage?: Usage;
   countsAsStep?: boolean;
   handledSignals?: string[];
+  /** Cost of the step in nano-dollars (model steps). */
+  costNanos?: number;
 }
 
 /** What the database says after a write. */
@@ -60,7 +62,7 @@ interface WriteRow {
 /** Appends a step, fenced by the lease; throws LeaseLostError when the lease is gone. */
 export async function appendStep(db: Queryable, lease: Lease, step: StepRecord): Promise<StepWritten> {
   const result = await db.query<WriteRow>(
-    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)',
+    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)',
     [
       lease.pid,
       lease.generation,
@@ -76,6 +78,8 @@ export async function appendStep(db: Queryable, lease: Lease, step: StepRecord):
       step.countsAsStep ? 1 : 0,
       tokensOf(step.usage),
       step.handledSignals ?? null,
+      step.usage?.cachedInputTokens ?? 0,
+      step.costNanos ?? 0,
     ],
   );
   const row = result.rows[0]!;

@@ -24,6 +24,10 @@ export interface ProcessRow {
   limits: Record<string, unknown>;
   steps_used: number;
   tokens_used: number;
+  cached_tokens: number;
+  cost_nanos: number;
+  model: string | null;
+  device: string | null;
   next_seq: number;
   pending_signals: string[];
   term_deadline_step: number | null;
@@ -52,6 +56,11 @@ export interface Process {
   priority: number;
   steps: number;
   tokens: number;
+  cachedTokens: number;
+  /** USD. */
+  cost: number;
+  /** The model this process runs, when it overrides its agent's. */
+  model: string | null;
   exitStatus: number | null;
   result: unknown;
   error: { code: string; message: string } | null;
@@ -74,6 +83,9 @@ export function toProcess(row: ProcessRow): Process {
     priority: row.priority,
     steps: row.steps_used,
     tokens: row.tokens_used,
+    cachedTokens: row.cached_tokens,
+    cost: row.cost_nanos / 1e9,
+    model: row.model,
     exitStatus: row.exit_status,
     result: row.result ?? null,
     error: row.error,

@@ -14,6 +14,8 @@ export interface SpawnRequest {
   priority?: number;
   /** Limits that override the agent's own. */
   limits?: Limits;
+  /** A model string that overrides the agent's (openai:MODEL, anthropic:MODEL). */
+  model?: string;
 }
 
 /** Stores a definition (a new version only when its content changed); returns its version. */

@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { ModelResolver } from '../cpu/resolve-model.js';
+import { TokenCounter } from '../cpu/token-counter.js';
 import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Db } from '../storage/db.js';
@@ -69,6 +70,7 @@ export class Worker {
   private heartbeat: NodeJS.Timeout | undefined;
   private reaper: NodeJS.Timeout | undefined;
   private readonly cleanups: (() => unknown)[] = [];
+  private readonly tokens = new TokenCounter();
 
   constructor(
     private readonly host: WorkerHost,
@@ -181,6 +183,7 @@ export class Worker {
           lease: { pid: row.pid, generation, leaseMs: this.leaseMs },
           control,
           quantumMs: this.quantumMs,
+          tokens: this.tokens,
         });
         this.emit({ type: 'slice-ended', pid: row.pid, outcome, workerId: this.id });
       } catch (error) {

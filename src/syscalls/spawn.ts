@@ -17,8 +17,22 @@ export const spawnSyscall = defineSyscall({
       input: z.string().default('').describe('the task given to the agent'),
       ppid: pidSchema.optional().describe('parent process'),
       priority: z.coerce.number().int().min(-20).max(20).optional().describe('higher runs first'),
+      nice: z.coerce
+        .number()
+        .int()
+        .min(-20)
+        .max(20)
+        .optional()
+        .describe('as in Unix: higher is nicer to others, i.e. priority = -nice'),
+      model: z
+        .string()
+        .regex(/^(openai|anthropic):.+$/, 'openai:MODEL or anthropic:MODEL')
+        .optional()
+        .describe("a model that overrides the agent's, e.g. openai:gpt-4o-mini"),
       maxSteps: z.coerce.number().int().positive().optional().describe('step limit (XCPU when reached)'),
       maxWallTime: z.string().optional().describe('wall time limit, e.g. 10m (XCPU when reached)'),
+      maxTokens: z.coerce.number().int().positive().optional().describe('token budget (XCPU when reached)'),
+      maxCost: z.coerce.number().positive().optional().describe('cost budget in USD (XCPU when reached)'),
     })
     .strict(),
   output: processSchema,
@@ -26,7 +40,12 @@ export const spawnSyscall = defineSyscall({
   errors: ['invalid_input', 'not_found', 'forbidden'],
   async handler(kernel, input, caller) {
     let agent = input.agent;
-    let priority = input.priority;
+    if (input.priority !== undefined && input.nice !== undefined) {
+      throw new AosError('invalid_input', 'spawn: give --priority or --nice, not both', {
+        hint: 'priority = -nice',
+      });
+    }
+    let priority = input.priority ?? (input.nice === undefined ? undefined : -input.nice);
     if (looksLikeFile(agent)) {
       const definitions = loadAgentBundle(agent);
       for (const definition of definitions) {
@@ -44,9 +63,12 @@ export const spawnSyscall = defineSyscall({
       input: input.input,
       ppid: input.ppid ?? caller.pid ?? null,
       ...(priority === undefined ? {} : { priority }),
+      ...(input.model === undefined ? {} : { model: input.model }),
       limits: {
         ...(input.maxSteps === undefined ? {} : { max_steps: input.maxSteps }),
         ...(input.maxWallTime === undefined ? {} : { max_wall_time: input.maxWallTime }),
+        ...(input.maxTokens === undefined ? {} : { max_tokens: input.maxTokens }),
+        ...(input.maxCost === undefined ? {} : { max_cost: input.maxCost }),
       },
     });
     kernel.poke();
