@@ -1,9 +1,11 @@
 /** Every aos command, in the order `aos --help` lists them. */
 import type { CliCommand } from './command.js';
+import { budgetCommand, cpuCommand, cpuSetCommand } from './commands/cpu-commands.js';
 import { doctorCommand } from './commands/doctor.js';
 import { initCommand } from './commands/init.js';
 import { killCommand, psCommand, sendCommand, waitCommand } from './commands/process-commands.js';
 import { runCommand } from './commands/run.js';
+import { topCommand } from './commands/top.js';
 import { workerCommand } from './commands/worker.js';
 
 export const commands: CliCommand[] = [
@@ -13,6 +15,10 @@ export const commands: CliCommand[] = [
   waitCommand,
   sendCommand,
   workerCommand,
+  topCommand,
+  cpuCommand,
+  cpuSetCommand,
+  budgetCommand,
   initCommand,
   doctorCommand,
 ] as unknown as CliCommand[];

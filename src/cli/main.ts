@@ -93,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const options = takeGlobalOptions(argv);
     json = options.json;
-    const [name, ...rest] = options.rest;
+    const [name] = options.rest;
     if (name === undefined || name === 'help') {
       if (options.desc)
         process.stdout.write(`${JSON.stringify(describeAll(commands, version()), null, 2)}\n`);
@@ -104,7 +104,11 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${version()}\n`);
       return 0;
     }
-    const command = commands.find((candidate) => candidate.name === name);
+    // Longest name first, so "cpu set" wins over "cpu".
+    const command = [...commands]
+      .sort((left, right) => right.name.length - left.name.length)
+      .find((candidate) => candidate.name.split(' ').every((word, index) => options.rest[index] === word));
+    const rest = options.rest.slice(command?.name.split(' ').length ?? 1);
     if (command === undefined) {
       throw new AosError('invalid_input', `unknown command "${name}"`, { hint: 'see: aos --help' });
     }

@@ -78,15 +78,15 @@ export async function setDevice(
   const result = await db.query<DeviceRow>(
     `insert into aos.devices as d (name, max_concurrent, requests_per_minute, tokens_per_minute,
                                    input_price, cached_input_price, cache_write_price, output_price)
-     values ($1, $2, $3, $4, coalesce($5, 0), coalesce($6, 0), coalesce($7, 0), coalesce($8, 0))
+     values ($1, $2::int, $3::int, $4::int, coalesce($5::numeric, 0), coalesce($6::numeric, 0), coalesce($7::numeric, 0), coalesce($8::numeric, 0))
      on conflict (name) do update set
        max_concurrent = case when $9 then excluded.max_concurrent else d.max_concurrent end,
        requests_per_minute = case when $10 then excluded.requests_per_minute else d.requests_per_minute end,
        tokens_per_minute = case when $11 then excluded.tokens_per_minute else d.tokens_per_minute end,
-       input_price = coalesce($5, d.input_price),
-       cached_input_price = coalesce($6, d.cached_input_price),
-       cache_write_price = coalesce($7, d.cache_write_price),
-       output_price = coalesce($8, d.output_price),
+       input_price = coalesce($5::numeric, d.input_price),
+       cached_input_price = coalesce($6::numeric, d.cached_input_price),
+       cache_write_price = coalesce($7::numeric, d.cache_write_price),
+       output_price = coalesce($8::numeric, d.output_price),
        updated_at = now()
      returning *`,
     [

@@ -1,4 +1,5 @@
 /** The syscall table: every kernel operation, by name. */
+import { budgetSyscall, cpuSetSyscall, cpuSyscall } from './cpu.js';
 import { killSyscall } from './kill.js';
 import { psSyscall } from './ps.js';
 import { sendSyscall } from './send.js';
@@ -11,6 +12,9 @@ export const syscalls = {
   kill: killSyscall,
   wait: waitSyscall,
   send: sendSyscall,
+  cpu: cpuSyscall,
+  'cpu set': cpuSetSyscall,
+  budget: budgetSyscall,
 } as const;
 
 export type Syscalls = typeof syscalls;
