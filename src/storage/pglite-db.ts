@@ -35,10 +35,9 @@ export function createPgliteDb(pglite: PGlite, location = pglite.dataDir ?? 'mem
   async function run<Row>(target: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) {
     try {
       const result = await target.query<Row>(sql, params as unknown[] | undefined);
-      return {
-        rows: result.rows,
-        rowCount: result.affectedRows ?? result.rows.length,
-      } satisfies QueryResult<Row>;
+      // PGlite reports affectedRows 0 for a SELECT; node-postgres reports the rows returned.
+      const rowCount = result.rows.length > 0 ? result.rows.length : (result.affectedRows ?? 0);
+      return { rows: result.rows, rowCount } satisfies QueryResult<Row>;
     } catch (error) {
       throw translateDatabaseError(error, location);
     }
