@@ -1,4 +1,6 @@
 -- The process table, agent definitions, the journal and mailboxes.
+-- State changes are audited with aos.audit_append (created in 0003_audit.sql; PL/pgSQL
+-- resolves it when a function runs, after all migrations are applied).
 
 create table aos.agents (
   name text not null,
@@ -26,8 +28,14 @@ create table aos.processes (
   priority int not null default 0,
   vruntime bigint not null default 0,
   limits jsonb not null default '{}',
+  -- A model string that overrides the agent's own for this process (aos run --model).
+  model text,
+  -- The device a process is parked on while it waits for a rate-limit slot.
+  device text,
   steps_used int not null default 0,
   tokens_used bigint not null default 0,
+  cached_tokens bigint not null default 0,
+  cost_nanos bigint not null default 0,
   next_seq int not null default 1,
   pending_signals text[] not null default '{}',
   term_deadline_step int,
@@ -49,6 +57,7 @@ create table aos.processes (
 create index processes_runnable on aos.processes (priority desc, vruntime, pid)
   where state in ('ready', 'running', 'waiting', 'sleeping');
 create index processes_parent on aos.processes (ppid);
+create index processes_owner on aos.processes (owner);
 
 -- The journal: one row per step. `messages` is the context delta the step produced.
 create table aos.steps (
@@ -100,7 +109,7 @@ end $$;
 -- Creates a process in state ready with its input as the first journal step.
 create function aos.spawn_process(
   p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority int, p_limits jsonb,
-  p_agent_version int default null
+  p_agent_version int default null, p_model text default null
 ) returns bigint language plpgsql as $$
 declare
   v_version int := p_agent_version;
@@ -116,13 +125,16 @@ begin
   if p_ppid is not null and not exists (select 1 from aos.processes where pid = p_ppid) then
     raise exception 'no process with pid %', p_ppid using errcode = 'AOSNF', hint = 'list processes with: aos ps';
   end if;
-  insert into aos.processes (ppid, owner, agent_name, agent_version, input, priority, limits, next_seq)
+  insert into aos.processes (ppid, owner, agent_name, agent_version, input, priority, limits, next_seq, model)
   values (p_ppid, coalesce(p_owner, 'local'), p_agent_name, v_version, coalesce(p_input, ''),
-          coalesce(p_priority, 0), coalesce(p_limits, '{}'), 2)
+          coalesce(p_priority, 0), coalesce(p_limits, '{}'), 2, p_model)
   returning pid into v_pid;
   insert into aos.steps (pid, seq, kind, status, input, messages, generation, finished_at)
   values (v_pid, 1, 'spawn', 'done', jsonb_build_object('input', coalesce(p_input, '')),
           jsonb_build_array(jsonb_build_object('role', 'user', 'content', coalesce(p_input, ''))), 0, now());
+  perform aos.audit_append('spawn', v_pid, coalesce('process:' || p_ppid, 'sql:' || session_user),
+    jsonb_build_object('agent', p_agent_name, 'version', v_version, 'ppid', p_ppid, 'model', p_model,
+                       'input_sha256', encode(sha256(convert_to(coalesce(p_input, ''), 'UTF8')), 'hex'))::text);
   perform pg_notify('aos_wake', v_pid::text);
   return v_pid;
 end $$;
@@ -139,7 +151,13 @@ begin
          lease_owner = null, lease_expires_at = null
    where pid = p_pid and state <> 'exited'
   returning ppid into v_ppid;
+  if not found then
+    return;
+  end if;
   update aos.steps set status = 'cancelled', finished_at = now() where pid = p_pid and status = 'started';
+  perform aos.audit_append('exit', p_pid, 'process:' || p_pid,
+    jsonb_build_object('status', p_status, 'error', p_error,
+                       'result_sha256', encode(sha256(convert_to(coalesce(p_result::text, ''), 'UTF8')), 'hex'))::text);
   if v_ppid is not null then
     update aos.processes set state = 'ready', wake_at = null, updated_at = now()
      where pid = v_ppid and state = 'waiting' and wait_reason = 'child';
@@ -176,6 +194,8 @@ begin
       using errcode = 'AOSCF', hint = 'read its result with: aos wait ' || p_pid;
   end if;
   v_live := v_process.state = 'running' and v_process.lease_expires_at > now();
+  perform aos.audit_append('signal', p_pid, 'sql:' || session_user,
+    jsonb_build_object('signal', v_signal, 'state', v_process.state)::text);
   v_number := case v_signal when 'KILL' then 9 when 'TERM' then 15 when 'XCPU' then 24 else 0 end;
 
   if v_signal = 'CONT' then
@@ -238,6 +258,8 @@ begin
       using errcode = 'AOSCF', hint = 'send to a live process (aos ps)';
   end if;
   insert into aos.mailbox (pid, sender_pid, body) values (p_pid, p_sender, p_body) returning id into v_id;
+  perform aos.audit_append('send', p_pid, coalesce('process:' || p_sender, 'sql:' || session_user),
+    jsonb_build_object('message', v_id, 'body_sha256', encode(sha256(convert_to(p_body, 'UTF8')), 'hex'))::text);
   update aos.processes set state = 'ready', wake_at = null, updated_at = now()
    where pid = p_pid and state = 'waiting' and wait_reason = 'message';
   perform pg_notify('aos_wake', p_pid::text);
@@ -246,10 +268,12 @@ end $$;
 
 -- Appends one journal step, fenced by the lease generation; one round trip per step.
 -- Raises AOSLL when the caller no longer holds a live lease (nothing is written).
+-- With p_audit_kind, also appends an audit entry (aos.audit_append, migration 0003) in the same statement.
 create function aos.append_step(
   p_pid bigint, p_generation bigint, p_lease_ms int, p_kind text, p_name text, p_call_id text,
   p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb,
-  p_steps int, p_tokens bigint, p_handled_signals text[]
+  p_steps int, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint default 0, p_cost_nanos bigint default 0,
+  p_audit_kind text default null, p_audit_data text default null
 ) returns table (seq int, pending_signals text[], state text) language plpgsql as $$
 declare
   v_seq int;
@@ -261,8 +285,9 @@ begin
      set next_seq = p.next_seq + 1,
          steps_used = p.steps_used + p_steps,
          tokens_used = p.tokens_used + p_tokens,
+         cached_tokens = p.cached_tokens + p_cached_tokens,
+         cost_nanos = p.cost_nanos + p_cost_nanos,
          vruntime = p.vruntime + p_tokens,
-         pending_signals = p.pending_signals,
          lease_expires_at = now() + make_interval(secs => p_lease_ms / 1000.0),
          updated_at = now()
    where p.pid = p_pid and p.lease_generation = p_generation and p.state = 'running'
@@ -281,13 +306,17 @@ begin
                          finished_at)
   values (p_pid, v_seq, p_kind, p_name, p_call_id, p_status, p_input, p_output, coalesce(p_messages, '[]'),
           p_usage, p_generation, case when p_status = 'started' then null else now() end);
+  if p_audit_kind is not null then
+    perform aos.audit_append(p_audit_kind, p_pid, 'process:' || p_pid, p_audit_data);
+  end if;
   return query select v_seq, v_pending, v_state;
 end $$;
 
 -- Completes a step journaled as started, fenced like append_step.
 create function aos.finish_step(
   p_pid bigint, p_generation bigint, p_lease_ms int, p_seq int, p_status text, p_output jsonb,
-  p_messages jsonb, p_usage jsonb, p_steps int, p_tokens bigint
+  p_messages jsonb, p_usage jsonb, p_steps int, p_tokens bigint,
+  p_audit_kind text default null, p_audit_data text default null
 ) returns table (seq int, pending_signals text[], state text) language plpgsql as $$
 declare
   v_pending text[];
@@ -309,6 +338,9 @@ begin
      set status = p_status, output = p_output, messages = coalesce(p_messages, '[]'), usage = p_usage,
          finished_at = now(), generation = p_generation
    where s.pid = p_pid and s.seq = p_seq;
+  if p_audit_kind is not null then
+    perform aos.audit_append(p_audit_kind, p_pid, 'process:' || p_pid, p_audit_data);
+  end if;
   return query select p_seq, v_pending, v_state;
 end $$;
 
@@ -339,7 +371,7 @@ language sql as $$ select aos.send_message(p_pid, p_body, null) $$;
 
 create view aos.ps as
 select pid, ppid, owner, agent_name as agent, state, wait_reason, priority, steps_used as steps,
-       tokens_used as tokens, exit_status, created_at, exited_at
+       tokens_used as tokens, cost_nanos / 1e9 as cost_usd, exit_status, created_at, exited_at
   from aos.processes
  where reaped_at is null
  order by pid;

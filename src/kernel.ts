@@ -6,15 +6,17 @@
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
-import { AosError } from './errors.js';
+import { AosError, toAosError } from './errors.js';
 import { processTools } from './io/builtin/process-tools.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
 import { Worker, type WorkerOptions } from './process/worker.js';
 import type { Db } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
+import { embeddedHome } from './storage/open-database.js';
 import { type Caller, grants, localUser } from './syscalls/syscall.js';
 import { type SyscallName, type Syscalls, syscalls } from './syscalls/table.js';
+import { appendAudit } from './trust/audit.js';
 
 export interface KernelOptions {
   db: Db;
@@ -24,6 +26,8 @@ export interface KernelOptions {
   models?: ModelResolver;
   /** Apply pending migrations on start; default true. */
   migrate?: boolean;
+  /** The folder for local files (audit key and checkpoints); default AOS_HOME, else ./.aos. */
+  home?: string;
 }
 
 /** Input and output types of a syscall, by name. */
@@ -32,6 +36,8 @@ export type SyscallOutput<Name extends SyscallName> = z.output<Syscalls[Name]['o
 
 export interface Kernel {
   readonly db: Db;
+  /** The folder for local files (audit key and checkpoints). */
+  readonly home: string;
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
@@ -65,8 +71,29 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     stopListening = [await db.listen('aos_exit', poke), await db.listen('aos_wake', poke)];
   }
 
+  /** The audit entry of a request that changes state: who asked for what, and how it went. */
+  async function auditSyscall(
+    name: string,
+    input: unknown,
+    caller: Caller,
+    output: unknown,
+    error: AosError | undefined,
+  ) {
+    const pidOf = (value: unknown) =>
+      value !== null && typeof value === 'object' && typeof (value as { pid?: unknown }).pid === 'number'
+        ? (value as { pid: number }).pid
+        : null;
+    await appendAudit(db, {
+      kind: 'syscall',
+      pid: pidOf(input) ?? pidOf(output),
+      actor: caller.kind === 'process' ? `process:${caller.pid}` : 'user:local',
+      data: { name, input, ok: error === undefined, ...(error === undefined ? {} : { error: error.code }) },
+    });
+  }
+
   const kernel: Kernel = {
     db,
+    home: embeddedHome(options.home),
     tools,
     models,
     async call(name, input, caller = localUser) {
@@ -83,11 +110,20 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
         });
       }
       if (!grants(caller.capabilities, syscall.capability)) {
-        throw new AosError('forbidden', `${name} needs the capability ${syscall.capability}`, {
+        const denied = new AosError('forbidden', `${name} needs the capability ${syscall.capability}`, {
           hint: 'ask for it in the capabilities of the agent or user',
         });
+        await auditSyscall(name, parsed.data, caller, undefined, denied);
+        throw denied;
       }
-      const output = await syscall.handler(kernel, parsed.data as never, caller);
+      let output: unknown;
+      try {
+        output = await syscall.handler(kernel, parsed.data as never, caller);
+      } catch (error) {
+        if (!syscall.readOnly) await auditSyscall(name, parsed.data, caller, undefined, toAosError(error));
+        throw error;
+      }
+      if (!syscall.readOnly) await auditSyscall(name, parsed.data, caller, output, undefined);
       return output as never;
     },
     createWorker(workerOptions) {

@@ -8,6 +8,21 @@ table aos.agents
   source text
   created_at timestamp with time zone not null default now()
 
+table aos.audit
+  id bigint not null
+  at text not null
+  kind text not null
+  pid bigint
+  actor text not null
+  data text not null
+  prev_hash bytea not null
+  hash bytea not null
+
+table aos.audit_head
+  singleton boolean not null default true
+  id bigint not null
+  hash bytea not null
+
 table aos.cpu_grants
   id bigint not null
   device text not null
@@ -59,8 +74,12 @@ table aos.processes
   priority integer not null default 0
   vruntime bigint not null default 0
   limits jsonb not null default '{}'::jsonb
+  model text
+  device text
   steps_used integer not null default 0
   tokens_used bigint not null default 0
+  cached_tokens bigint not null default 0
+  cost_nanos bigint not null default 0
   next_seq integer not null default 1
   pending_signals ARRAY not null default '{}'::text[]
   term_deadline_step integer
@@ -76,10 +95,6 @@ table aos.processes
   exited_at timestamp with time zone
   reaped_at timestamp with time zone
   updated_at timestamp with time zone not null default now()
-  model text
-  device text
-  cached_tokens bigint not null default 0
-  cost_nanos bigint not null default 0
 
 table aos.ps
   pid bigint
@@ -91,10 +106,10 @@ table aos.ps
   priority integer
   steps integer
   tokens bigint
+  cost_usd numeric
   exit_status integer
   created_at timestamp with time zone
   exited_at timestamp with time zone
-  cost_usd numeric
 
 table aos.steps
   pid bigint not null
@@ -113,6 +128,10 @@ table aos.steps
 
 CREATE UNIQUE INDEX agents_name_digest_key ON aos.agents (name, digest);
 CREATE UNIQUE INDEX agents_pkey ON aos.agents (name, version);
+CREATE UNIQUE INDEX audit_head_pkey ON aos.audit_head (singleton);
+CREATE INDEX audit_kind ON aos.audit (kind, id);
+CREATE INDEX audit_pid ON aos.audit (pid, id);
+CREATE UNIQUE INDEX audit_pkey ON aos.audit (id);
 CREATE UNIQUE INDEX cpu_grants_pkey ON aos.cpu_grants (id);
 CREATE INDEX cpu_grants_window ON aos.cpu_grants (device, granted_at);
 CREATE UNIQUE INDEX devices_pkey ON aos.devices (name);
@@ -127,11 +146,14 @@ CREATE INDEX processes_runnable ON aos.processes (priority DESC, vruntime, pid) 
 CREATE UNIQUE INDEX steps_pkey ON aos.steps (pid, seq);
 
 function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer) returns TABLE(grant_id bigint, retry_at timestamp with time zone);
-function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text) returns bigint;
+function aos.audit_entry_text(p_id bigint, p_at text, p_kind text, p_pid bigint, p_actor text, p_data text) returns text;
+function aos.audit_reject_change() returns trigger;
 function aos.check_lease(p_pid bigint, p_generation bigint) returns aos.processes;
 function aos.device_for(p_model text) returns aos.devices;
 function aos.exit_process(p_pid bigint, p_status integer, p_result jsonb, p_error jsonb) returns void;
-function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_audit_kind text, p_audit_data text) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.kill(p_pid bigint, p_signal text) returns text;
 function aos.register_agent(p_name text, p_digest text, p_definition jsonb, p_source text) returns integer;
 function aos.release_cpu(p_grant bigint, p_tokens integer) returns void;

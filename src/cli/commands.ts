@@ -1,5 +1,11 @@
 /** Every aos command, in the order `aos --help` lists them. */
 import type { CliCommand } from './command.js';
+import {
+  auditCheckpointCommand,
+  auditExportCommand,
+  auditShowCommand,
+  auditVerifyCommand,
+} from './commands/audit-commands.js';
 import { budgetCommand, cpuCommand, cpuSetCommand } from './commands/cpu-commands.js';
 import { doctorCommand } from './commands/doctor.js';
 import { initCommand } from './commands/init.js';
@@ -19,6 +25,10 @@ export const commands: CliCommand[] = [
   cpuCommand,
   cpuSetCommand,
   budgetCommand,
+  auditShowCommand,
+  auditVerifyCommand,
+  auditCheckpointCommand,
+  auditExportCommand,
   initCommand,
   doctorCommand,
 ] as unknown as CliCommand[];

@@ -157,7 +157,8 @@ async function main(argv: string[]): Promise<number> {
     if (json) {
       if (!command.streams) process.stdout.write(`${JSON.stringify(output)}\n`);
     } else {
-      process.stdout.write(`${command.format(output)}\n`);
+      const text = command.format(output);
+      if (text !== '') process.stdout.write(`${text}\n`);
     }
     return command.exitCode?.(output) ?? 0;
   } catch (error) {

@@ -25,6 +25,7 @@ import type { AgentDefinition } from './agent-definition.js';
 import { formatUsd, type OwnerBudget, ownerBudgetOf } from './budgets.js';
 import {
   appendStep,
+  digestOf,
   finishStep,
   type Lease,
   loadJournal,
@@ -179,7 +180,11 @@ class Slice {
       true,
     );
     await this.write(() =>
-      finishStep(this.db, this.lease, seq, { status: 'unknown-outcome', messages: [message] }),
+      finishStep(this.db, this.lease, seq, {
+        status: 'unknown-outcome',
+        messages: [message],
+        audit: toolAudit(call, 'unknown-outcome', message),
+      }),
     );
     this.context.push(message);
   }
@@ -291,9 +296,7 @@ class Slice {
     this.termDeadlineAt = Date.now() + graceMs;
     await this.db.transaction(async (tx) => {
       const written = await appendStep(tx, this.lease, {
-        kind: 'signal',
-        name: 'TERM',
-        status: 'done',
+        ...signalStep('TERM'),
         messages,
         handledSignals: ['TERM'],
       });
@@ -310,9 +313,7 @@ class Slice {
     const message: Message = { role: 'notice', content: `[aos] ${text}` };
     const written = await this.write(() =>
       appendStep(this.db, this.lease, {
-        kind: 'signal',
-        name: signal,
-        status: 'done',
+        ...signalStep(signal),
         messages: [message],
         handledSignals: [signal],
       }),
@@ -395,6 +396,16 @@ class Slice {
       usage: response.usage,
       costNanos,
       countsAsStep: true,
+      audit: {
+        kind: 'model-call',
+        data: {
+          model: this.model,
+          usage: response.usage,
+          costNanos,
+          toolCalls: response.toolCalls.map((call) => call.name),
+          output_sha256: digestOf(message),
+        },
+      },
     };
     this.tokensUsed += response.usage.inputTokens + response.usage.outputTokens;
     this.costUsedNanos += costNanos;
@@ -451,6 +462,7 @@ class Slice {
         output: { error: text },
         messages: [message],
         countsAsStep: true,
+        audit: toolAudit(call, 'failed', message),
       }),
     );
     this.stepsUsed += 1;
@@ -506,6 +518,7 @@ class Slice {
           output: result.kind === 'result' ? (result.output ?? result.content) : { status: result.status },
           messages: [message],
           countsAsStep: true,
+          audit: toolAudit(call, message.isError ? 'failed' : 'done', message),
         });
         if (result.kind === 'exit') {
           await tx.query('select aos.exit_process($1, $2, $3, $4)', [
@@ -543,6 +556,10 @@ class Slice {
             callId: call.id,
             status: 'started',
             input,
+            audit: {
+              kind: 'tool-call-started',
+              data: { tool: call.name, callId: call.id, arguments_sha256: digestOf(input) },
+            },
           }),
         )
       ).seq;
@@ -580,6 +597,7 @@ class Slice {
         output: result.output ?? content,
         messages: [message],
         countsAsStep: true,
+        audit: toolAudit(call, result.isError ? 'failed' : 'done', message),
       }),
     );
     this.stepsUsed += 1;
@@ -656,8 +674,27 @@ function toolMessage(call: ToolCall, content: string, isError: boolean): Message
   return { role: 'tool', toolCallId: call.id, name: call.name, content, ...(isError ? { isError } : {}) };
 }
 
+/** The audit entry of a finished tool call: what was called, how it ended, digests of arguments and result. */
+function toolAudit(call: ToolCall, status: string, message: Message) {
+  return {
+    kind: 'tool-call',
+    data: {
+      tool: call.name,
+      callId: call.id,
+      status,
+      arguments_sha256: digestOf(call.arguments),
+      result_sha256: digestOf(message),
+    },
+  };
+}
+
 function signalStep(signal: SignalName): StepRecord {
-  return { kind: 'signal', name: signal, status: 'done' };
+  return {
+    kind: 'signal',
+    name: signal,
+    status: 'done',
+    audit: { kind: 'signal-delivered', data: { signal } },
+  };
 }
 
 function killedError(message: string) {

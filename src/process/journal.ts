@@ -3,8 +3,10 @@
  * SQL function that also checks the writer's lease (fencing), extends it, and
  * returns the signals waiting for the process.
  */
+import { createHash } from 'node:crypto';
 import type { Message, Usage } from '../cpu/model.js';
 import type { Queryable } from '../storage/db.js';
+import { canonicalJson } from './agent-definition.js';
 
 /** What a worker holds while it runs a process; every write is checked against it. */
 export interface Lease {
@@ -30,6 +32,8 @@ export interface StepRecord {
   handledSignals?: string[];
   /** Cost of the step in nano-dollars (model steps). */
   costNanos?: number;
+  /** An audit entry to append in the same statement (kind, and data as JSON). */
+  audit?: { kind: string; data: unknown };
 }
 
 /** What the database says after a write. */
@@ -62,7 +66,7 @@ interface WriteRow {
 /** Appends a step, fenced by the lease; throws LeaseLostError when the lease is gone. */
 export async function appendStep(db: Queryable, lease: Lease, step: StepRecord): Promise<StepWritten> {
   const result = await db.query<WriteRow>(
-    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)',
+    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)',
     [
       lease.pid,
       lease.generation,
@@ -80,6 +84,8 @@ export async function appendStep(db: Queryable, lease: Lease, step: StepRecord):
       step.handledSignals ?? null,
       step.usage?.cachedInputTokens ?? 0,
       step.costNanos ?? 0,
+      step.audit?.kind ?? null,
+      step.audit === undefined ? null : canonicalJson(step.audit.data),
     ],
   );
   const row = result.rows[0]!;
@@ -91,7 +97,7 @@ export async function finishStep(
   db: Queryable,
   lease: Lease,
   seq: number,
-  step: Pick<StepRecord, 'status' | 'output' | 'messages' | 'usage' | 'countsAsStep'>,
+  step: Pick<StepRecord, 'status' | 'output' | 'messages' | 'usage' | 'countsAsStep' | 'audit'>,
 ): Promise<StepWritten> {
   const result = await db.query<WriteRow>(
     'select * from aos.finish_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
@@ -152,4 +158,11 @@ function json(value: unknown): string | null {
 
 function tokensOf(usage: Usage | undefined): number {
   return usage === undefined ? 0 : usage.inputTokens + usage.outputTokens;
+}
+
+/** The sha256 of a value's canonical JSON, hex: how the audit log refers to journal contents. */
+export function digestOf(value: unknown): string {
+  return createHash('sha256')
+    .update(canonicalJson(value ?? null))
+    .digest('hex');
 }

@@ -17,6 +17,7 @@ export const cpuSyscall = defineSyscall({
   input: z.object({}).strict(),
   output: z.array(deviceUseSchema),
   capability: 'cpu.read',
+  readOnly: true,
   errors: [],
   async handler(kernel) {
     return listDevices(kernel.db);

@@ -16,6 +16,7 @@ export const psSyscall = defineSyscall({
     .strict(),
   output: z.array(processSchema),
   capability: 'process.list',
+  readOnly: true,
   errors: ['invalid_input'],
   async handler(kernel, input) {
     const rows = await listProcessRows(kernel.db, {

@@ -27,6 +27,8 @@ export interface Syscall<Input extends z.ZodType = z.ZodType, Output extends z.Z
   capability: string;
   /** Error codes the syscall can return besides `internal` and `unavailable`. */
   errors: ErrorCode[];
+  /** Reads only: not written to the audit log (requests that change state are). */
+  readOnly?: boolean;
   handler(kernel: Kernel, input: z.output<Input>, caller: Caller): Promise<z.input<Output>>;
 }
 

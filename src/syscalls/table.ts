@@ -1,4 +1,5 @@
 /** The syscall table: every kernel operation, by name. */
+import { auditCheckpointSyscall, auditShowSyscall, auditVerifySyscall } from './audit.js';
 import { budgetSyscall, cpuSetSyscall, cpuSyscall } from './cpu.js';
 import { killSyscall } from './kill.js';
 import { psSyscall } from './ps.js';
@@ -15,6 +16,9 @@ export const syscalls = {
   cpu: cpuSyscall,
   'cpu set': cpuSetSyscall,
   budget: budgetSyscall,
+  'audit show': auditShowSyscall,
+  'audit verify': auditVerifySyscall,
+  'audit checkpoint': auditCheckpointSyscall,
 } as const;
 
 export type Syscalls = typeof syscalls;

@@ -17,6 +17,7 @@ export const waitSyscall = defineSyscall({
     .strict(),
   output: processSchema,
   capability: 'process.wait',
+  readOnly: true,
   errors: ['invalid_input', 'not_found', 'timeout'],
   async handler(kernel, input) {
     const deadline =

@@ -1,0 +1,73 @@
+/** audit verify, audit show, audit checkpoint: the tamper-evident log. */
+import { z } from 'zod';
+import { listAudit } from '../trust/audit.js';
+import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
+import { verifyAudit } from '../trust/verify-audit.js';
+import { pidSchema } from './schemas.js';
+import { defineSyscall } from './syscall.js';
+
+export const auditEntrySchema = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  kind: z.string(),
+  pid: z.number().int().nullable(),
+  actor: z.string(),
+  data: z.unknown(),
+  hash: z.string(),
+});
+
+export const auditFilterSchema = z
+  .object({
+    pid: pidSchema.optional().describe('only entries about this process'),
+    kind: z.string().optional().describe('only this kind: syscall, model-call, tool-call, signal, exit'),
+    since: z.iso.datetime({ offset: true }).optional().describe('ISO time, inclusive'),
+    until: z.iso.datetime({ offset: true }).optional().describe('ISO time, inclusive'),
+    limit: z.coerce.number().int().positive().max(100_000).default(100).describe('at most this many entries'),
+  })
+  .strict();
+
+export const auditShowSyscall = defineSyscall({
+  name: 'audit show',
+  summary: 'Show audit entries, oldest first, filtered by process, kind and time',
+  input: auditFilterSchema,
+  output: z.array(auditEntrySchema),
+  capability: 'audit.read',
+  readOnly: true,
+  errors: ['invalid_input'],
+  async handler(kernel, input) {
+    return listAudit(kernel.db, input);
+  },
+});
+
+export const auditVerifySyscall = defineSyscall({
+  name: 'audit verify',
+  summary: 'Recompute the hash chain and check the signed checkpoints; report the first bad entry and why',
+  input: z.object({}).strict(),
+  output: z.object({
+    ok: z.boolean(),
+    entries: z.number().int(),
+    head: z.object({ id: z.number().int(), hash: z.string() }),
+    firstBad: z.object({ id: z.number().int(), reason: z.string() }).optional(),
+    checkpoints: z.object({ checked: z.number().int(), latestId: z.number().int().nullable() }),
+  }),
+  capability: 'audit.read',
+  readOnly: true,
+  errors: ['conflict'],
+  async handler(kernel) {
+    return verifyAudit(kernel.db, checkpointConfig(kernel.home));
+  },
+});
+
+export const auditCheckpointSyscall = defineSyscall({
+  name: 'audit checkpoint',
+  summary: 'Sign the chain head with the audit key and store it outside the database',
+  input: z.object({}).strict(),
+  output: z
+    .object({ id: z.number().int(), hash: z.string(), at: z.string(), signature: z.string() })
+    .nullable(),
+  capability: 'audit.checkpoint',
+  errors: ['unavailable', 'invalid_input'],
+  async handler(kernel) {
+    return (await writeCheckpoint(kernel.db, checkpointConfig(kernel.home))) ?? null;
+  },
+});

@@ -1,0 +1,159 @@
+/**
+ * The audit log: append-only entries in aos.audit, each hash-chained to the one
+ * before (sha256 over the previous hash and the entry's stored text). Verification
+ * recomputes the chain here, from the raw columns, trusting nothing in the database.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../process/agent-definition.js';
+import type { Queryable } from '../storage/db.js';
+
+/** What an audit entry records. */
+export interface AuditRecord {
+  /** What happened: syscall, model-call, tool-call, signal, exit, policy, ... */
+  kind: string;
+  pid?: number | null;
+  /** Who did it: "user:local", "process:12", "worker:host:pid". */
+  actor: string;
+  data: unknown;
+}
+
+/** An entry as stored. */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  kind: string;
+  pid: number | null;
+  actor: string;
+  data: unknown;
+  hash: string;
+}
+
+interface AuditRow {
+  id: number;
+  at: string;
+  kind: string;
+  pid: number | null;
+  actor: string;
+  data: string;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+/** Appends an entry in the caller's transaction (or on its own); returns its id. */
+export async function appendAudit(db: Queryable, record: AuditRecord): Promise<number> {
+  const result = await db.query<{ id: number }>('select aos.audit_append($1, $2, $3, $4) as id', [
+    record.kind,
+    record.pid ?? null,
+    record.actor,
+    canonicalJson(record.data ?? null),
+  ]);
+  return result.rows[0]!.id;
+}
+
+/** The hash of an entry, as aos.audit_append computes it. */
+export function entryHash(previous: Buffer, row: Omit<AuditRow, 'prev_hash' | 'hash'>): Buffer {
+  const text = [row.id, row.at, row.kind, row.pid ?? '', row.actor, row.data].join('\n');
+  return createHash('sha256').update(previous).update(text, 'utf8').digest();
+}
+
+/** The chain's first previous hash. */
+export const genesisHash = Buffer.alloc(32);
+
+/** The result of checking the chain. */
+export interface ChainCheck {
+  ok: boolean;
+  entries: number;
+  head: { id: number; hash: string };
+  firstBad?: { id: number; reason: string };
+}
+
+/** Recomputes the whole chain in id order, in batches; reports the first entry that does not fit. */
+export async function verifyChain(db: Queryable, batchSize = 20_000): Promise<ChainCheck> {
+  let previousHash: Buffer = genesisHash;
+  let expectedId = 1;
+  let entries = 0;
+  for (;;) {
+    const batch = await db.query<AuditRow>(
+      'select id, at, kind, pid, actor, data, prev_hash, hash from aos.audit where id >= $1 order by id limit $2',
+      [expectedId, batchSize],
+    );
+    for (const row of batch.rows) {
+      const bad = (reason: string): ChainCheck => ({
+        ok: false,
+        entries,
+        head: { id: expectedId - 1, hash: previousHash.toString('hex') },
+        firstBad: { id: row.id, reason },
+      });
+      if (row.id !== expectedId) {
+        const missing =
+          row.id - 1 === expectedId ? `entry ${expectedId} is` : `entries ${expectedId} to ${row.id - 1} are`;
+        return {
+          ...bad(`${missing} missing (deleted, or ids rewritten)`),
+          firstBad: { id: expectedId, reason: `${missing} missing (deleted, or ids rewritten)` },
+        };
+      }
+      if (!Buffer.from(row.prev_hash).equals(previousHash)) {
+        return bad(
+          'its previous-hash does not match the entry before it (entries removed, inserted or reordered)',
+        );
+      }
+      const recomputed = entryHash(previousHash, row);
+      if (!recomputed.equals(Buffer.from(row.hash))) {
+        return bad('its content does not match its hash (the entry, or its hash, was changed)');
+      }
+      previousHash = recomputed;
+      expectedId += 1;
+      entries += 1;
+    }
+    if (batch.rows.length < batchSize) break;
+  }
+  const extra = await db.query<{ id: number }>('select id from aos.audit where id < 1 order by id limit 1');
+  if (extra.rows[0] !== undefined) {
+    return {
+      ok: false,
+      entries,
+      head: { id: expectedId - 1, hash: previousHash.toString('hex') },
+      firstBad: { id: extra.rows[0].id, reason: 'an entry with an id outside the chain was inserted' },
+    };
+  }
+  return { ok: true, entries, head: { id: expectedId - 1, hash: previousHash.toString('hex') } };
+}
+
+/** Filters for reading the log. */
+export interface AuditFilter {
+  pid?: number | undefined;
+  kind?: string | undefined;
+  /** ISO times, inclusive. */
+  since?: string | undefined;
+  until?: string | undefined;
+  afterId?: number | undefined;
+  limit?: number | undefined;
+}
+
+/** Entries matching the filter, in id order. */
+export async function listAudit(db: Queryable, filter: AuditFilter = {}): Promise<AuditEntry[]> {
+  const result = await db.query<AuditRow>(
+    `select id, at, kind, pid, actor, data, prev_hash, hash from aos.audit
+      where ($1::bigint is null or pid = $1) and ($2::text is null or kind = $2)
+        and ($3::timestamptz is null or at::timestamptz >= $3) and ($4::timestamptz is null or at::timestamptz <= $4)
+        and id > $5
+      order by id limit $6`,
+    [
+      filter.pid ?? null,
+      filter.kind ?? null,
+      filter.since ?? null,
+      filter.until ?? null,
+      filter.afterId ?? 0,
+      filter.limit ?? 1000,
+    ],
+  );
+  return result.rows.map((row) => ({
+    id: row.id,
+    at: row.at,
+    kind: row.kind,
+    pid: row.pid,
+    actor: row.actor,
+    data: JSON.parse(row.data),
+    hash: Buffer.from(row.hash).toString('hex'),
+  }));
+}

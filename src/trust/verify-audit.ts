@@ -1,0 +1,60 @@
+/** Verifies the audit log: the hash chain, then every signed checkpoint against it. */
+import type { Queryable } from '../storage/db.js';
+import { type ChainCheck, verifyChain } from './audit.js';
+import {
+  type CheckpointConfig,
+  checkpointSigned,
+  loadOrCreateKey,
+  readCheckpoints,
+} from './audit-checkpoints.js';
+
+/** The result of `aos audit verify`. */
+export interface AuditVerification extends ChainCheck {
+  checkpoints: { checked: number; latestId: number | null };
+}
+
+/** Checks the chain, then that each checkpoint is signed, present, and unchanged; reports the first problem. */
+export async function verifyAudit(db: Queryable, config: CheckpointConfig): Promise<AuditVerification> {
+  const chain = await verifyChain(db);
+  const checkpoints = await readCheckpoints(config);
+  const latestId = checkpoints.reduce<number | null>(
+    (latest, checkpoint) => Math.max(latest ?? 0, checkpoint.id),
+    null,
+  );
+  const summary = { checked: checkpoints.length, latestId };
+  if (!chain.ok) return { ...chain, checkpoints: summary };
+  const key = checkpoints.length === 0 ? undefined : loadOrCreateKey(config.keyFile);
+  const stored = await db.query<{ id: number; hash: Buffer }>(
+    'select id, hash from aos.audit where id = any($1)',
+    [checkpoints.map((checkpoint) => checkpoint.id)],
+  );
+  const hashes = new Map(stored.rows.map((row) => [row.id, Buffer.from(row.hash).toString('hex')]));
+  for (const checkpoint of [...checkpoints].sort((left, right) => left.id - right.id)) {
+    const fail = (id: number, reason: string): AuditVerification => ({
+      ...chain,
+      ok: false,
+      firstBad: { id, reason },
+      checkpoints: summary,
+    });
+    if (!checkpointSigned(checkpoint, key!)) {
+      return fail(
+        checkpoint.id,
+        `the checkpoint for entry ${checkpoint.id} is not signed by ${config.keyFile}`,
+      );
+    }
+    const hash = hashes.get(checkpoint.id);
+    if (hash === undefined) {
+      return fail(
+        chain.head.id + 1,
+        `the log ends at entry ${chain.head.id}, but a checkpoint vouches for entry ${checkpoint.id}: the tail was cut`,
+      );
+    }
+    if (hash !== checkpoint.hash) {
+      return fail(
+        checkpoint.id,
+        `entry ${checkpoint.id} differs from its signed checkpoint: the history was rewritten`,
+      );
+    }
+  }
+  return { ...chain, checkpoints: summary };
+}

@@ -1,0 +1,196 @@
+/**
+ * The tamper suite: each way of changing the audit log behind aos's back is detected,
+ * at the right entry: edited payload, edited hash, a deleted entry, a forged one,
+ * two reordered, a cut tail, and an edit by a superuser who disabled the triggers.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AosError } from '../src/errors.js';
+import type { Db } from '../src/storage/db.js';
+import { migrate } from '../src/storage/migrate.js';
+import { appendAudit, entryHash, verifyChain } from '../src/trust/audit.js';
+import { type CheckpointConfig, writeCheckpoint } from '../src/trust/audit-checkpoints.js';
+import { verifyAudit } from '../src/trust/verify-audit.js';
+import { testDatabases } from './support/databases.js';
+
+describe.each(testDatabases)('audit log tampering on $name', (database) => {
+  let drop: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await drop?.();
+    drop = undefined;
+  });
+
+  /** A log of ten entries, and a checkpoint config in a fresh folder. */
+  async function logOfTen(): Promise<{ db: Db; config: CheckpointConfig }> {
+    const created = await database.create();
+    drop = created.drop;
+    await migrate(created.db);
+    for (let index = 1; index <= 10; index++) {
+      await appendAudit(created.db, {
+        kind: 'test',
+        pid: index,
+        actor: 'user:test',
+        data: { index, note: `entry ${index}` },
+      });
+    }
+    const folder = mkdtempSync(join(tmpdir(), 'aos-audit-'));
+    return {
+      db: created.db,
+      config: { keyFile: join(folder, 'key.pem'), target: join(folder, 'checkpoints.jsonl') },
+    };
+  }
+
+  /** Runs `sql` with the append-only triggers off, as a superuser can. */
+  async function behindTheTriggers(db: Db, ...statements: string[]) {
+    await db.transaction(async (tx) => {
+      await tx.query('alter table aos.audit disable trigger user');
+      for (const statement of statements) await tx.query(statement);
+      await tx.query('alter table aos.audit enable trigger user');
+    });
+  }
+
+  it('verifies an untouched log, and its triggers refuse update, delete and truncate', async () => {
+    const { db, config } = await logOfTen();
+    await writeCheckpoint(db, config);
+    const check = await verifyAudit(db, config);
+    expect(check).toMatchObject({
+      ok: true,
+      entries: 10,
+      head: { id: 10 },
+      checkpoints: { checked: 1, latestId: 10 },
+    });
+    for (const statement of [
+      "update aos.audit set kind = 'x' where id = 3",
+      'delete from aos.audit where id = 3',
+      'truncate aos.audit',
+    ]) {
+      const error = await db.query(statement).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(AosError);
+      expect((error as AosError).code).toBe('forbidden');
+    }
+  });
+
+  it('detects an edited payload', async () => {
+    const { db } = await logOfTen();
+    await behindTheTriggers(
+      db,
+      `update aos.audit set data = '{"index":4,"note":"nothing happened"}' where id = 4`,
+    );
+    expect((await verifyChain(db)).firstBad).toEqual({
+      id: 4,
+      reason: expect.stringMatching(/does not match its hash/),
+    });
+  });
+
+  it('detects an edited hash', async () => {
+    const { db } = await logOfTen();
+    await behindTheTriggers(db, `update aos.audit set hash = sha256('forged'::bytea) where id = 6`);
+    expect((await verifyChain(db)).firstBad?.id).toBe(6);
+  });
+
+  it('detects an entry deleted from the middle', async () => {
+    const { db } = await logOfTen();
+    await behindTheTriggers(db, 'delete from aos.audit where id = 5');
+    expect((await verifyChain(db)).firstBad).toEqual({
+      id: 5,
+      reason: expect.stringMatching(/entry 5 is missing/),
+    });
+  });
+
+  it('detects a forged entry slipped into the middle', async () => {
+    const { db } = await logOfTen();
+    const before = await db.query<{ hash: Buffer }>('select hash from aos.audit where id = 6');
+    const forged = {
+      id: 7,
+      at: '2026-01-01T00:00:00.000000Z',
+      kind: 'test',
+      pid: 99,
+      actor: 'user:mallory',
+      data: '{"forged":true}',
+    };
+    const hash = entryHash(Buffer.from(before.rows[0]!.hash), forged);
+    // Make room at 7 by moving 7..10 up one, then insert a correctly hashed forgery after entry 6.
+    await behindTheTriggers(
+      db,
+      'update aos.audit set id = id + 100 where id >= 7',
+      'update aos.audit set id = id - 99 where id >= 107',
+      `insert into aos.audit (id, at, kind, pid, actor, data, prev_hash, hash)
+       values (7, '${forged.at}', 'test', 99, 'user:mallory', '${forged.data}',
+               '\\x${Buffer.from(before.rows[0]!.hash).toString('hex')}', '\\x${hash.toString('hex')}')`,
+    );
+    // The forgery chains to 6, but the real entry after it no longer chains to the forgery.
+    expect((await verifyChain(db)).firstBad).toEqual({
+      id: 8,
+      reason: expect.stringMatching(/previous-hash/),
+    });
+  });
+
+  it('detects two entries swapped', async () => {
+    const { db } = await logOfTen();
+    await behindTheTriggers(
+      db,
+      'update aos.audit set id = -3 where id = 3',
+      'update aos.audit set id = 3 where id = 4',
+      'update aos.audit set id = 4 where id = -3',
+    );
+    expect((await verifyChain(db)).firstBad?.id).toBe(3);
+  });
+
+  it('detects a cut tail through the signed checkpoint', async () => {
+    const { db, config } = await logOfTen();
+    await writeCheckpoint(db, config);
+    await behindTheTriggers(db, 'delete from aos.audit where id > 7');
+    await db.query('update aos.audit_head set id = 7, hash = (select hash from aos.audit where id = 7)');
+    expect((await verifyChain(db)).ok).toBe(true);
+    const check = await verifyAudit(db, config);
+    expect(check.ok).toBe(false);
+    expect(check.firstBad).toEqual({
+      id: 8,
+      reason: expect.stringMatching(/ends at entry 7.*entry 10.*cut/),
+    });
+  });
+
+  it('detects a superuser who disabled the triggers and rewrote history with fresh hashes', async () => {
+    const { db, config } = await logOfTen();
+    await writeCheckpoint(db, config);
+    await db.exec('alter table aos.audit disable trigger all');
+    await db.query(`update aos.audit set data = '{"index":2,"note":"rewritten"}' where id = 2`);
+    // Recompute every hash from entry 2 on, so the chain itself is consistent again.
+    const rows = await db.query<{
+      id: number;
+      at: string;
+      kind: string;
+      pid: number | null;
+      actor: string;
+      data: string;
+    }>('select id, at, kind, pid, actor, data from aos.audit order by id');
+    let previous = Buffer.alloc(32);
+    for (const row of rows.rows) {
+      const hash = entryHash(previous, row);
+      await db.query('update aos.audit set prev_hash = $2, hash = $3 where id = $1', [
+        row.id,
+        previous,
+        hash,
+      ]);
+      previous = hash;
+    }
+    await db.exec('alter table aos.audit enable trigger all');
+    expect((await verifyChain(db)).ok).toBe(true);
+    const check = await verifyAudit(db, config);
+    expect(check.ok).toBe(false);
+    expect(check.firstBad).toEqual({
+      id: 10,
+      reason: expect.stringMatching(/differs from its signed checkpoint/),
+    });
+  });
+
+  it('rejects a checkpoint signed with another key', async () => {
+    const { db, config } = await logOfTen();
+    await writeCheckpoint(db, config);
+    const other = { ...config, keyFile: join(mkdtempSync(join(tmpdir(), 'aos-key-')), 'other.pem') };
+    const check = await verifyAudit(db, other);
+    expect(check.firstBad?.reason).toMatch(/not signed by/);
+  });
+});
