@@ -127,7 +127,10 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       return output as never;
     },
     createWorker(workerOptions) {
-      return new Worker({ db, tools, models, onPoke: kernel.onPoke, poke: kernel.poke }, workerOptions);
+      return new Worker(
+        { db, tools, models, onPoke: kernel.onPoke, poke: kernel.poke, home: kernel.home },
+        workerOptions,
+      );
     },
     poke() {
       events.emit('poke');

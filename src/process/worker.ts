@@ -10,6 +10,7 @@ import { TokenCounter } from '../cpu/token-counter.js';
 import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Db } from '../storage/db.js';
+import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
 import { runSlice, type SliceOutcome } from './agent-loop.js';
 import { claimProcesses, reapExpiredZombies, releaseAll, renewLeases } from './lease.js';
@@ -29,6 +30,8 @@ export interface WorkerOptions {
   quantumMs?: number;
   /** Exited processes nobody waited for are reaped after this long; default 7 days. */
   retentionMs?: number;
+  /** Sign and store an audit checkpoint this often when the log has grown (0: never); default 0. */
+  checkpointEveryMs?: number;
   id?: string;
   /** Called for each slice that starts and ends (for demos and logs). */
   onEvent?: (event: WorkerEvent) => void;
@@ -48,6 +51,8 @@ export interface WorkerHost {
   onPoke(listener: () => void): () => void;
   /** Wakes in-process waiters (a slice ended: a process may have exited). */
   poke(): void;
+  /** The folder for local files (audit key and checkpoints). */
+  home: string;
 }
 
 interface ActiveSlice {
@@ -69,6 +74,7 @@ export class Worker {
   private loopDone: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private reaper: NodeJS.Timeout | undefined;
+  private checkpointer: NodeJS.Timeout | undefined;
   private readonly cleanups: (() => unknown)[] = [];
   private readonly tokens = new TokenCounter();
 
@@ -110,6 +116,25 @@ export class Worker {
       );
     void reap();
     this.reaper = setInterval(() => void reap(), 60_000);
+    const checkpointEvery = this.options.checkpointEveryMs ?? 0;
+    if (checkpointEvery > 0) {
+      let signedUpTo = -1;
+      const checkpoint = async () => {
+        try {
+          const head = await this.host.db.query<{ id: number | null }>('select max(id) as id from aos.audit');
+          if ((head.rows[0]?.id ?? 0) === signedUpTo) return;
+          const written = await writeCheckpoint(this.host.db, checkpointConfig(this.host.home));
+          signedUpTo = written?.id ?? signedUpTo;
+        } catch (error) {
+          this.emit({
+            type: 'error',
+            message: `audit checkpoint failed: ${toAosError(error).message}`,
+            workerId: this.id,
+          });
+        }
+      };
+      this.checkpointer = setInterval(() => void checkpoint(), checkpointEvery);
+    }
     this.loopDone = this.loop();
   }
 
@@ -142,6 +167,7 @@ export class Worker {
     }
     clearInterval(this.heartbeat);
     clearInterval(this.reaper);
+    clearInterval(this.checkpointer);
     await this.loopDone;
     for (const cleanup of this.cleanups) await cleanup();
     await releaseAll(this.host.db, this.id).catch(() => 0);

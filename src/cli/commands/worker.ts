@@ -19,6 +19,10 @@ export const workerCommand = defineCommand({
         .string()
         .default('7d')
         .describe('exited processes nobody waited for are reaped after this long'),
+      checkpointEvery: z
+        .string()
+        .default('60s')
+        .describe('sign an audit checkpoint this often when the log grew ("0" never)'),
     })
     .strict(),
   positional: [],
@@ -35,6 +39,7 @@ export const workerCommand = defineCommand({
       pollMs: parseDuration(input.poll, 'poll'),
       quantumMs: parseDuration(input.quantum, 'quantum'),
       retentionMs: parseDuration(input.retention, 'retention'),
+      checkpointEveryMs: parseDuration(input.checkpointEvery, 'checkpoint-every'),
       onEvent(event) {
         if (event.type === 'slice-started') slices += 1;
         context.emit(event);
