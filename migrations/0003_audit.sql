@@ -45,9 +45,24 @@ returns text language sql immutable as $$
          p_actor || e'\n' || p_data
 $$;
 
--- Appends one entry (data: canonical JSON text); returns its id. One round trip, in the caller's transaction.
+-- Entries wait here until their transaction commits; a deferred trigger then chains them.
+-- Chaining at commit means the lock on aos.audit_head is always the last lock a transaction
+-- takes (no deadlock with the process rows it also locks) and is held only through commit.
+create table aos.audit_pending (
+  seq bigint generated always as identity primary key,
+  kind text not null,
+  pid bigint,
+  actor text not null,
+  data text not null
+);
+
+-- Queues one entry (data: JSON text) in the caller's transaction; it is chained when that commits.
 create function aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text)
-returns bigint language plpgsql as $$
+returns void language sql as $$
+  insert into aos.audit_pending (kind, pid, actor, data) values (p_kind, p_pid, p_actor, p_data)
+$$;
+
+create function aos.audit_chain_pending() returns trigger language plpgsql as $$
 declare
   v_head aos.audit_head;
   v_id bigint;
@@ -56,9 +71,14 @@ declare
 begin
   select * into v_head from aos.audit_head for update;
   v_id := v_head.id + 1;
-  v_hash := sha256(v_head.hash || convert_to(aos.audit_entry_text(v_id, v_at, p_kind, p_pid, p_actor, p_data), 'UTF8'));
+  v_hash := sha256(v_head.hash ||
+    convert_to(aos.audit_entry_text(v_id, v_at, new.kind, new.pid, new.actor, new.data), 'UTF8'));
   insert into aos.audit (id, at, kind, pid, actor, data, prev_hash, hash)
-  values (v_id, v_at, p_kind, p_pid, p_actor, p_data, v_head.hash, v_hash);
+  values (v_id, v_at, new.kind, new.pid, new.actor, new.data, v_head.hash, v_hash);
   update aos.audit_head set id = v_id, hash = v_hash;
-  return v_id;
+  delete from aos.audit_pending where seq = new.seq;
+  return null;
 end $$;
+
+create constraint trigger audit_pending_chain after insert on aos.audit_pending
+  deferrable initially deferred for each row execute function aos.audit_chain_pending();

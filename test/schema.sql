@@ -23,6 +23,13 @@ table aos.audit_head
   id bigint not null
   hash bytea not null
 
+table aos.audit_pending
+  seq bigint not null
+  kind text not null
+  pid bigint
+  actor text not null
+  data text not null
+
 table aos.cpu_grants
   id bigint not null
   device text not null
@@ -130,6 +137,7 @@ CREATE UNIQUE INDEX agents_name_digest_key ON aos.agents (name, digest);
 CREATE UNIQUE INDEX agents_pkey ON aos.agents (name, version);
 CREATE UNIQUE INDEX audit_head_pkey ON aos.audit_head (singleton);
 CREATE INDEX audit_kind ON aos.audit (kind, id);
+CREATE UNIQUE INDEX audit_pending_pkey ON aos.audit_pending (seq);
 CREATE INDEX audit_pid ON aos.audit (pid, id);
 CREATE UNIQUE INDEX audit_pkey ON aos.audit (id);
 CREATE UNIQUE INDEX cpu_grants_pkey ON aos.cpu_grants (id);
@@ -147,7 +155,8 @@ CREATE UNIQUE INDEX steps_pkey ON aos.steps (pid, seq);
 
 function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer) returns TABLE(grant_id bigint, retry_at timestamp with time zone);
 function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text) returns TABLE(seq integer, pending_signals text[], state text);
-function aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text) returns bigint;
+function aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text) returns void;
+function aos.audit_chain_pending() returns trigger;
 function aos.audit_entry_text(p_id bigint, p_at text, p_kind text, p_pid bigint, p_actor text, p_data text) returns text;
 function aos.audit_reject_change() returns trigger;
 function aos.check_lease(p_pid bigint, p_generation bigint) returns aos.processes;

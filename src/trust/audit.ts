@@ -39,15 +39,14 @@ interface AuditRow {
   hash: Buffer;
 }
 
-/** Appends an entry in the caller's transaction (or on its own); returns its id. */
-export async function appendAudit(db: Queryable, record: AuditRecord): Promise<number> {
-  const result = await db.query<{ id: number }>('select aos.audit_append($1, $2, $3, $4) as id', [
+/** Appends an entry in the caller's transaction (or on its own); it is chained when that commits. */
+export async function appendAudit(db: Queryable, record: AuditRecord): Promise<void> {
+  await db.query('select aos.audit_append($1, $2, $3, $4)', [
     record.kind,
     record.pid ?? null,
     record.actor,
     canonicalJson(record.data ?? null),
   ]);
-  return result.rows[0]!.id;
 }
 
 /** The hash of an entry, as aos.audit_append computes it. */

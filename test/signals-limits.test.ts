@@ -1,0 +1,177 @@
+/** Signals (TERM, KILL, STOP, CONT, INT) and limits (XCPU), on PGlite and on the server. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AosError } from '../src/errors.js';
+import { testDatabases } from './support/databases.js';
+import { eventually, startTestKernel, type TestKernel } from './support/kernel.js';
+
+const listener = 'turns:\n  - tool_calls: [{ name: recv }]\n  - finish: "got {{last}}"\n';
+
+describe.each(testDatabases)('signals and limits on $name', (database) => {
+  let test: TestKernel | undefined;
+  afterEach(async () => {
+    await test?.close();
+    test = undefined;
+  });
+
+  async function start(): Promise<TestKernel> {
+    test = await startTestKernel(database);
+    return test;
+  }
+
+  async function stateOf(test: TestKernel, pid: number): Promise<string | undefined> {
+    return (await test.kernel.call('ps', { all: true })).find((row) => row.pid === pid)?.state;
+  }
+
+  it('TERM wakes a waiting process with a notice, interrupts its recv, and lets it finish', async () => {
+    const t = await start();
+    const file = t.agent(
+      'graceful',
+      'tools: [recv, finish]',
+      'turns:\n  - tool_calls: [{ name: recv }]\n  - match: TERM\n    finish: "saved my work"\n',
+    );
+    const { pid } = await t.kernel.call('spawn', { agent: file });
+    await eventually('waiting', async () => ((await stateOf(t, pid)) === 'waiting' ? true : undefined));
+    await t.kernel.call('kill', { pid, signal: 'TERM' });
+    const done = await t.kernel.call('wait', { pid, timeout: '20s' });
+    expect(done).toMatchObject({ exitStatus: 0, result: 'saved my work' });
+    const delivered = await t.kernel.db.query<{
+      messages: { role: string; content: string; isError?: boolean }[];
+    }>("select messages from aos.steps where pid = $1 and kind = 'signal' and name = 'TERM'", [pid]);
+    const messages = delivered.rows[0]!.messages;
+    expect(messages[0]).toMatchObject({
+      role: 'tool',
+      isError: true,
+      content: expect.stringMatching(/interrupted by signal TERM/),
+    });
+    expect(messages[1]).toMatchObject({ role: 'notice', content: expect.stringMatching(/signal TERM/) });
+  });
+
+  it('TERM kills with 137 when the grace period runs out', async () => {
+    const t = await start();
+    const looping = [
+      'turns:',
+      ...Array.from({ length: 10 }, () => '  - tool_calls: [{ name: sleep, arguments: { duration: 1 } }]'),
+      '  - finish: never',
+      '',
+    ].join('\n');
+    const file = t.agent(
+      'stubborn',
+      'tools: [sleep, finish]\nsignals: { term_grace_steps: 2 }',
+      `delay_ms: 100\n${looping}`,
+    );
+    const { pid } = await t.kernel.call('spawn', { agent: file });
+    await eventually('running', async () => ((await stateOf(t, pid)) === 'running' ? true : undefined));
+    await t.kernel.call('kill', { pid, signal: 'TERM' });
+    const done = await t.kernel.call('wait', { pid, timeout: '20s' });
+    expect(done.exitStatus).toBe(137);
+    expect(done.error?.message).toMatch(/grace period after TERM/);
+  });
+
+  it('KILL ends a waiting process at once and a running one at its step boundary', async () => {
+    const t = await start();
+    const waiting = t.agent('waiter', 'tools: [recv, finish]', listener);
+    const slow = t.agent(
+      'slowpoke',
+      'tools: [finish]',
+      'turns:\n  - delay_ms: 60000\n    finish: too late\n',
+    );
+    const first = await t.kernel.call('spawn', { agent: waiting });
+    const second = await t.kernel.call('spawn', { agent: slow });
+    await eventually('waiting and running', async () =>
+      (await stateOf(t, first.pid)) === 'waiting' && (await stateOf(t, second.pid)) === 'running'
+        ? true
+        : undefined,
+    );
+    expect((await t.kernel.call('kill', { pid: first.pid, signal: 'KILL' })).state).toBe('exited');
+    await t.kernel.call('kill', { pid: second.pid, signal: 'SIGKILL' });
+    for (const pid of [first.pid, second.pid]) {
+      const done = await t.kernel.call('wait', { pid, timeout: '20s' });
+      expect(done).toMatchObject({ exitStatus: 137, error: { code: 'killed' } });
+    }
+  });
+
+  it('STOP pauses a process and CONT resumes it where it was', async () => {
+    const t = await start();
+    const file = t.agent('pausable', 'tools: [recv, finish]', listener);
+    const { pid } = await t.kernel.call('spawn', { agent: file });
+    await eventually('waiting', async () => ((await stateOf(t, pid)) === 'waiting' ? true : undefined));
+    expect((await t.kernel.call('kill', { pid, signal: 'STOP' })).state).toBe('stopped');
+    await t.kernel.call('send', { pid, message: 'while stopped' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await stateOf(t, pid)).toBe('stopped');
+    expect((await t.kernel.call('kill', { pid, signal: 'CONT' })).state).toBe('ready');
+    expect(await t.kernel.call('wait', { pid, timeout: '20s' })).toMatchObject({ exitStatus: 0 });
+  });
+
+  it('INT interrupts a slow model call and the process goes on with a notice', async () => {
+    const t = await start();
+    const file = t.agent(
+      'thinker',
+      'tools: [finish]',
+      "turns:\n  - match: '/^(?![\\s\\S]*interrupted)/'\n    delay_ms: 60000\n    finish: slow\n  - match: interrupted\n    finish: 'interrupted, moving on'\n",
+    );
+    const { pid } = await t.kernel.call('spawn', { agent: file });
+    await eventually('running', async () => ((await stateOf(t, pid)) === 'running' ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await t.kernel.call('kill', { pid, signal: 'INT' });
+    expect(await t.kernel.call('wait', { pid, timeout: '20s' })).toMatchObject({
+      exitStatus: 0,
+      result: 'interrupted, moving on',
+    });
+  });
+
+  it('answers not_found, conflict and invalid_input for bad signals', async () => {
+    const t = await start();
+    const file = t.agent('quick', 'tools: [finish]', 'turns:\n  - finish: ok\n');
+    const { pid } = await t.kernel.call('spawn', { agent: file });
+    await t.kernel.call('wait', { pid, timeout: '20s' });
+    const codeOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'ok',
+        (error: unknown) => (error as AosError).code,
+      );
+    expect(await codeOf(t.kernel.call('kill', { pid: 999_999 }))).toBe('not_found');
+    expect(await codeOf(t.kernel.call('kill', { pid }))).toBe('conflict');
+    expect(await codeOf(t.kernel.call('kill', { pid, signal: 'HUP' }))).toBe('invalid_input');
+    expect(await codeOf(t.kernel.call('send', { pid: 999_999, message: 'x' }))).toBe('not_found');
+    expect(await codeOf(t.kernel.call('wait', { pid: 999_999 }))).toBe('not_found');
+    const error = await t.kernel.call('kill', { pid }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AosError);
+    expect((error as AosError).hint).toMatch(/aos wait/);
+  });
+
+  it('raises XCPU (152) at the step limit of the agent file and of spawn', async () => {
+    const t = await start();
+    const many = [
+      'turns:',
+      ...Array.from({ length: 20 }, () => '  - tool_calls: [{ name: sleep, arguments: { duration: 1 } }]'),
+      '',
+    ].join('\n');
+    const limited = t.agent('limited', 'tools: [sleep, finish]\nlimits: { max_steps: 4 }', many);
+    const unlimited = t.agent('unlimited', 'tools: [sleep, finish]', many);
+    const first = await t.kernel.call('spawn', { agent: limited });
+    const second = await t.kernel.call('spawn', { agent: unlimited, maxSteps: 6 });
+    const firstDone = await t.kernel.call('wait', { pid: first.pid, timeout: '20s' });
+    expect(firstDone).toMatchObject({ exitStatus: 152, steps: 4, error: { code: 'limit_exceeded' } });
+    expect(firstDone.error?.message).toMatch(/step limit reached: 4 of 4/);
+    expect(await t.kernel.call('wait', { pid: second.pid, timeout: '20s' })).toMatchObject({
+      exitStatus: 152,
+      steps: 6,
+    });
+  });
+
+  it('raises XCPU at the wall-time limit', async () => {
+    const t = await start();
+    const many = [
+      'delay_ms: 100',
+      'turns:',
+      ...Array.from({ length: 50 }, () => '  - tool_calls: [{ name: sleep, arguments: { duration: 1 } }]'),
+      '',
+    ].join('\n');
+    const file = t.agent('timed', 'tools: [sleep, finish]\nlimits: { max_wall_time: 500ms }', many);
+    const { pid } = await t.kernel.call('spawn', { agent: file });
+    const done = await t.kernel.call('wait', { pid, timeout: '20s' });
+    expect(done.exitStatus).toBe(152);
+    expect(done.error?.message).toMatch(/wall time limit reached/);
+  });
+});
