@@ -150,7 +150,7 @@ CREATE UNIQUE INDEX owner_budgets_pkey ON aos.owner_budgets (owner);
 CREATE INDEX processes_owner ON aos.processes (owner);
 CREATE INDEX processes_parent ON aos.processes (ppid);
 CREATE UNIQUE INDEX processes_pkey ON aos.processes (pid);
-CREATE INDEX processes_runnable ON aos.processes (priority DESC, vruntime, pid) WHERE (state = ANY (ARRAY['ready'::text, 'running'::text, 'waiting'::text, 'sleeping'::text]));
+CREATE INDEX processes_runnable ON aos.processes (priority DESC, pid) WHERE (state = ANY (ARRAY['ready'::text, 'running'::text, 'waiting'::text, 'sleeping'::text]));
 CREATE UNIQUE INDEX steps_pkey ON aos.steps (pid, seq);
 
 function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer) returns TABLE(grant_id bigint, retry_at timestamp with time zone);

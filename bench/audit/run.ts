@@ -7,8 +7,8 @@
  */
 import { cpus } from 'node:os';
 import pg from 'pg';
-import { createPostgresDb } from '../../src/storage/postgres-db.js';
 import { migrate } from '../../src/storage/migrate.js';
+import { createPostgresDb } from '../../src/storage/postgres-db.js';
 import { appendAudit, entryHash, verifyChain } from '../../src/trust/audit.js';
 
 const serverUrl = process.env.AOS_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   const db = createPostgresDb({ connection: url.toString(), maxConnections: clients + 2 });
   try {
     await migrate(db);
-    const version = (await db.query<{ server_version: string }>('show server_version')).rows[0]!.server_version;
+    const version = (await db.query<{ server_version: string }>('show server_version')).rows[0]!
+      .server_version;
 
     // 1. Append rate: `clients` loops, each appending one entry per transaction.
     let appended = 0;
@@ -35,7 +36,12 @@ async function main(): Promise<void> {
     await Promise.all(
       Array.from({ length: clients }, async (_, client) => {
         while (Date.now() < stopAt) {
-          await appendAudit(db, { kind: 'bench', pid: client, actor: 'bench', data: { client, n: appended } });
+          await appendAudit(db, {
+            kind: 'bench',
+            pid: client,
+            actor: 'bench',
+            data: { client, n: appended },
+          });
           appended += 1;
         }
       }),
@@ -61,7 +67,13 @@ async function main(): Promise<void> {
         `insert into aos.audit (id, at, kind, pid, actor, data, prev_hash, hash)
          select i, $2, 'bench', null, 'bench', d, p, h
            from unnest($1::bigint[], $3::text[], $4::bytea[], $5::bytea[]) as t(i, d, p, h)`,
-        [rows.map((row) => row.id), at, rows.map((row) => row.data), rows.map((row) => row.prev), rows.map((row) => row.hash)],
+        [
+          rows.map((row) => row.id),
+          at,
+          rows.map((row) => row.data),
+          rows.map((row) => row.prev),
+          rows.map((row) => row.hash),
+        ],
       );
     }
     await db.query('update aos.audit_head set id = $1, hash = $2', [id, previous]);
@@ -73,8 +85,17 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', postgres: version },
-      append: { clients, seconds: appendMs / 1000, entries: appended, entriesPerSecond: Math.round(appendRate) },
-      verify: { entries: check.entries, seconds: verifyMs / 1000, entriesPerSecond: Math.round(check.entries / (verifyMs / 1000)) },
+      append: {
+        clients,
+        seconds: appendMs / 1000,
+        entries: appended,
+        entriesPerSecond: Math.round(appendRate),
+      },
+      verify: {
+        entries: check.entries,
+        seconds: verifyMs / 1000,
+        entriesPerSecond: Math.round(check.entries / (verifyMs / 1000)),
+      },
       targets: { appendPerSecond: 5000, verifyMillionSeconds: 10 },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -7,6 +7,7 @@
 import { AosError } from '../errors.js';
 import {
   estimateTokens,
+  type Message,
   type ModelDriver,
   type ModelRequest,
   type ModelResponse,
@@ -19,12 +20,28 @@ export class ScriptedDriver implements ModelDriver {
   requests = 0;
   private readonly matchers: (((text: string) => boolean) | undefined)[];
 
+  /** Token estimates of messages already seen, so a long context is not re-measured at every step. */
+  private readonly measured = new WeakMap<object, number>();
+
   constructor(private readonly script: Script) {
     this.matchers = script.turns.map((turn, index) =>
       turn.match === undefined
         ? undefined
         : compileMatch(turn.match, `${script.source}: turns.${index}.match`),
     );
+  }
+
+  private inputTokens(request: ModelRequest): number {
+    let total = estimateTokens(request.system);
+    for (const message of request.messages) {
+      let tokens = this.measured.get(message);
+      if (tokens === undefined) {
+        tokens = messageTokens(message);
+        this.measured.set(message, tokens);
+      }
+      total += tokens;
+    }
+    return total;
   }
 
   async complete(request: ModelRequest, options: { signal: AbortSignal }): Promise<ModelResponse> {
@@ -56,12 +73,20 @@ export class ScriptedDriver implements ModelDriver {
       content,
       toolCalls,
       usage: {
-        inputTokens: estimateTokens(JSON.stringify(request.messages) + request.system),
+        inputTokens: this.inputTokens(request),
         outputTokens: estimateTokens(content + JSON.stringify(toolCalls)),
       },
       meta: { turn: chosen },
     };
   }
+}
+
+function messageTokens(message: Message): number {
+  return estimateTokens(
+    message.role === 'assistant'
+      ? message.content + JSON.stringify(message.toolCalls ?? [])
+      : message.content,
+  );
 }
 
 function nextTurnIndex(request: ModelRequest): number {

@@ -73,9 +73,16 @@ export function errorResult(content: string): ToolOutcome {
   return { kind: 'result', content, isError: true };
 }
 
-/** How the model sees a tool. */
+const specs = new WeakMap<Tool, ToolSpec>();
+
+/** How the model sees a tool (computed once per tool). */
 export function toolSpecOf(tool: Tool): ToolSpec {
-  const schema = z.toJSONSchema(tool.input, { io: 'input' }) as Record<string, unknown>;
-  delete schema.$schema;
-  return { name: tool.name, description: tool.description, inputSchema: schema };
+  let spec = specs.get(tool);
+  if (spec === undefined) {
+    const schema = z.toJSONSchema(tool.input, { io: 'input' }) as Record<string, unknown>;
+    delete schema.$schema;
+    spec = { name: tool.name, description: tool.description, inputSchema: schema };
+    specs.set(tool, spec);
+  }
+  return spec;
 }

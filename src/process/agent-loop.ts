@@ -540,29 +540,34 @@ class Slice {
   }
 
   /** Any other tool: journaled as started, run outside a transaction, journaled as done. */
+  /**
+   * Any other tool: run outside a transaction. A call that may have effects is journaled
+   * as started before it runs, so a crash leaves a trace (unknown outcome). An idempotent
+   * call is journaled once, when done: after a crash it simply runs again.
+   */
   private async runPlainTool(
     tool: Tool,
     call: ToolCall,
     input: Record<string, unknown>,
     existingSeq?: number,
   ) {
-    const seq =
-      existingSeq ??
-      (
-        await this.write(() =>
-          appendStep(this.db, this.lease, {
-            kind: 'tool',
-            name: tool.name,
-            callId: call.id,
-            status: 'started',
-            input,
-            audit: {
-              kind: 'tool-call-started',
-              data: { tool: call.name, callId: call.id, arguments_sha256: digestOf(input) },
-            },
-          }),
-        )
-      ).seq;
+    let seq = existingSeq;
+    if (seq === undefined && !tool.annotations.idempotent) {
+      const started = await this.write(() =>
+        appendStep(this.db, this.lease, {
+          kind: 'tool',
+          name: tool.name,
+          callId: call.id,
+          status: 'started',
+          input,
+          audit: {
+            kind: 'tool-call-started',
+            data: { tool: call.name, callId: call.id, arguments_sha256: digestOf(input) },
+          },
+        }),
+      );
+      seq = started.seq;
+    }
     let result: ToolOutcome;
     try {
       result = await tool.run(input, {
@@ -591,14 +596,19 @@ class Slice {
         ? `${result.content.slice(0, maxToolResultChars)}\n[aos] output cut at ${maxToolResultChars} of ${result.content.length} characters`
         : result.content;
     const message = toolMessage(call, content, result.isError === true);
+    const done: StepRecord = {
+      kind: 'tool',
+      name: tool.name,
+      callId: call.id,
+      status: result.isError ? 'failed' : 'done',
+      input,
+      output: result.output ?? content,
+      messages: [message],
+      countsAsStep: true,
+      audit: toolAudit(call, result.isError ? 'failed' : 'done', message),
+    };
     const written = await this.write(() =>
-      finishStep(this.db, this.lease, seq, {
-        status: result.isError ? 'failed' : 'done',
-        output: result.output ?? content,
-        messages: [message],
-        countsAsStep: true,
-        audit: toolAudit(call, result.isError ? 'failed' : 'done', message),
-      }),
+      seq === undefined ? appendStep(this.db, this.lease, done) : finishStep(this.db, this.lease, seq, done),
     );
     this.stepsUsed += 1;
     this.absorb(written);
