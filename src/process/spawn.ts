@@ -60,7 +60,7 @@ export async function getAgentDefinition(
 /** Creates a process in state ready; returns its pid. */
 export async function spawnProcess(db: Queryable, request: SpawnRequest): Promise<number> {
   const result = await db.query<{ pid: number }>(
-    'select aos.spawn_process($1, $2, $3, $4, $5, $6, $7) as pid',
+    'select aos.spawn_process($1, $2, $3, $4, $5, $6, $7, $8) as pid',
     [
       request.agent,
       request.input ?? '',
@@ -69,6 +69,7 @@ export async function spawnProcess(db: Queryable, request: SpawnRequest): Promis
       request.priority ?? null,
       JSON.stringify(request.limits ?? {}),
       request.version ?? null,
+      request.model ?? null,
     ],
   );
   return result.rows[0]!.pid;

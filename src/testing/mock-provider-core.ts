@@ -50,36 +50,31 @@ export type MockResponse = MockCompletion | MockError | MockGarbage | MockContex
 /** Chooses the answer to a request; may be async. */
 export type MockResponder = (request: RecordedRequest) => MockResponse | Promise<MockResponse>;
 
-/** A request as the mock received it, for assertions. */
+/**
+ * A request as the mock received it: `path` without the query string, `headers` with lower-case names,
+ * `body` parsed (raw text if not JSON), `inputTokens` estimated (completions only), `lastUserText` the text
+ * of the last user message, `status` the answer's HTTP status once sent.
+ */
 export interface RecordedRequest {
   method: string;
-  /** Without the query string. */
   path: string;
-  /** Lower-case names, as node:http gives them. */
   headers: IncomingHttpHeaders;
-  /** The parsed JSON body; the raw text when it is not JSON; undefined when empty. */
   body: unknown;
-  /** Estimated prompt tokens of a completion request (0 for other requests). */
   inputTokens: number;
-  /** The text of the last user message (text parts and tool results), '' if none. */
   lastUserText: string;
-  /** The HTTP status the mock answered with, once it has answered. */
   status?: number;
 }
 
-/** Counters since the start (or the last reset). */
+/**
+ * Counters since the start or the last reset: every HTTP request, those answered with a completion, 429s
+ * sent (by the limiter or the script), and the completions' tokens (input includes cache reads and writes).
+ */
 export interface MockStats {
-  /** Every HTTP request received. */
   requests: number;
-  /** Requests answered with a completion. */
   completions: number;
-  /** 429 answers sent, by the rate limiter or by the script. */
   rateLimited: number;
-  /** Prompt tokens of completions, cached ones included. */
   inputTokens: number;
-  /** Prompt tokens reported as cache reads. */
   cachedTokens: number;
-  /** Prompt tokens reported as cache writes (Anthropic only). */
   cacheCreationTokens: number;
   outputTokens: number;
 }
@@ -121,10 +116,7 @@ export interface MockProviderServer {
 }
 
 /** A piece of a serialized prompt, in the provider's cache order; `breakpoint` ends a cacheable prefix. */
-export interface PromptSegment {
-  text: string;
-  breakpoint?: boolean;
-}
+export type PromptSegment = { text: string; breakpoint?: boolean };
 
 /** What a provider adapter reads from a completion request body. */
 export interface ParsedPrompt {
@@ -135,18 +127,15 @@ export interface ParsedPrompt {
 }
 
 /** Token counts of one completion; `inputTokens` includes cache reads and writes. */
-export interface MockUsage {
+export type MockUsage = {
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
   cacheCreationTokens: number;
-}
+};
 
 /** One server-sent event; `data` is already serialized. */
-export interface SseEvent {
-  event?: string;
-  data: string;
-}
+export type SseEvent = { event?: string; data: string };
 
 /** The wire format of one provider (internal to src/testing). */
 export interface ProviderAdapter<P extends ParsedPrompt> {
@@ -273,7 +262,10 @@ export async function startMockServer<P extends ParsedPrompt>(
       if (answer.body !== undefined) return send(answer.status, answer.body, headers);
       return send(
         answer.status,
-        adapter.errorBody({ status: answer.status, ...pick(answer.message) }),
+        adapter.errorBody({
+          status: answer.status,
+          ...(answer.message === undefined ? {} : { message: answer.message }),
+        }),
         headers,
       );
     }
@@ -398,8 +390,7 @@ function outputTokensOf(completion: MockCompletion): number {
 
 function mangleEvents(events: SseEvent[], garbage: MockGarbage['garbage'] | undefined): SseEvent[] {
   if (garbage === 'truncated-stream') return events.slice(0, Math.max(1, Math.floor(events.length / 2)));
-  if (garbage === 'invalid-json')
-    return [...events.slice(0, 1), { ...pickEvent(events[0]), data: '{"id": not json' }];
+  if (garbage === 'invalid-json') return [...events.slice(0, 1), { ...events[0], data: '{"id": not json' }];
   return events;
 }
 
@@ -429,14 +420,6 @@ function writeHead(response: ServerResponse, status: number, headers: Record<str
 
 function retryHeader(seconds: number | undefined): Record<string, string> {
   return seconds === undefined ? {} : { 'retry-after': String(seconds) };
-}
-
-function pick(message: string | undefined): { message?: string } {
-  return message === undefined ? {} : { message };
-}
-
-function pickEvent(event: SseEvent | undefined): { event?: string } {
-  return event?.event === undefined ? {} : { event: event.event };
 }
 
 function parseBody(text: string): unknown {
@@ -497,8 +480,14 @@ export class SlidingWindowLimiter {
     if (tokensPerMinute !== undefined && used + tokens > tokensPerMinute) {
       // The request fits once enough of the oldest entries leave the window (never, if it alone is too big).
       let excess = used + tokens - tokensPerMinute;
-      const freedBy =
-        tokens > tokensPerMinute ? undefined : this.admitted.find((entry) => (excess -= entry.tokens) <= 0);
+      let freedBy: { at: number } | undefined;
+      for (const entry of tokens > tokensPerMinute ? [] : this.admitted) {
+        excess -= entry.tokens;
+        if (excess <= 0) {
+          freedBy = entry;
+          break;
+        }
+      }
       return this.reject('tokens', tokensPerMinute, used, tokens, freedBy, now);
     }
     this.admitted.push({ at: now, tokens });
