@@ -42,6 +42,8 @@ create function aos.device_for(p_model text) returns aos.devices language sql st
 $$;
 
 -- Asks for a slot on a device: granted, or the time to try again. Serialised per device by its row lock.
+-- The window is 61 s rather than 60: a request reaches the provider a little after it is granted
+-- here, so the provider's own one-minute window ends a little later than ours would.
 create function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens int)
 returns table (grant_id bigint, retry_at timestamptz) language plpgsql as $$
 declare
@@ -62,16 +64,16 @@ begin
      and finished_at is not null;
   select count(*), coalesce(sum(tokens), 0), min(granted_at)
     into v_requests, v_tokens, v_oldest
-    from aos.cpu_grants where device = p_device and granted_at > now() - interval '60 seconds';
+    from aos.cpu_grants where device = p_device and granted_at > now() - interval '61 seconds';
   select count(*) into v_in_flight from aos.cpu_grants
    where device = p_device and finished_at is null and granted_at > now() - interval '10 minutes';
   if v_device.max_concurrent is not null and v_in_flight >= v_device.max_concurrent then
     v_retry := now() + interval '200 milliseconds';
   elsif v_device.requests_per_minute is not null and v_requests >= v_device.requests_per_minute then
-    v_retry := v_oldest + interval '60 seconds';
+    v_retry := v_oldest + interval '61 seconds';
   elsif v_device.tokens_per_minute is not null and v_requests > 0
         and v_tokens + least(p_tokens, v_device.tokens_per_minute) > v_device.tokens_per_minute then
-    v_retry := v_oldest + interval '60 seconds';
+    v_retry := v_oldest + interval '61 seconds';
   end if;
   if v_retry is not null then
     return query select null::bigint, greatest(v_retry, now() + interval '20 milliseconds');

@@ -103,9 +103,11 @@ export class OpenAIDriver implements ModelDriver {
     const calls = new Map<number, { id: string; name: string; arguments: string }>();
     let usage: OpenAI.CompletionUsage | undefined;
     let chunks = 0;
+    let finished = false;
     for await (const chunk of stream) {
       chunks += 1;
       if (chunk.usage) usage = chunk.usage;
+      if (chunk.choices?.[0]?.finish_reason) finished = true;
       const delta = chunk.choices?.[0]?.delta;
       if (delta === undefined) continue;
       if (typeof delta.content === 'string') content += delta.content;
@@ -118,6 +120,8 @@ export class OpenAIDriver implements ModelDriver {
       }
     }
     if (chunks === 0) throw new GarbageResponseError('the stream ended without a single chunk');
+    // A stream cut short looks like a short answer; only a finish_reason says it is whole.
+    if (!finished) throw new GarbageResponseError('the stream ended before a finish_reason');
     const toolCalls = [...calls.entries()]
       .sort(([left], [right]) => left - right)
       .map(([index, call]) => toolCallOf(call.id || `call_${index}`, call.name, call.arguments));

@@ -8,13 +8,15 @@ import type { ModelRequest } from './model.js';
 
 // Each message carries a few tokens of framing (role, separators) on every provider.
 const tokensPerMessage = 4;
+// Agents read untrusted text: a special token in it is text to count, not an error.
+const plainText = { disallowedSpecial: new Set<string>() };
 
 export class TokenCounter {
   private readonly ratios = new Map<string, number>();
 
-  /** Tokens in a text. */
+  /** Tokens in a text; special tokens such as <|endoftext|> in it count as plain text. */
   count(text: string): number {
-    return countTokens(text);
+    return countTokens(text, plainText);
   }
 
   /** Uncalibrated tokens of a whole request: system prompt, tools, messages. */

@@ -1,4 +1,17 @@
-/** Test doubles for users' own tests: mock model providers that speak the real wire formats. */
+/**
+ * Test fixtures for users' own tests: mock OpenAI and Anthropic servers that speak the real wire
+ * formats, with scripted replies, errors, latency, rate limits, a prefix cache and a record of every
+ * request. See docs/testing.md.
+ */
 export { startMockAnthropic } from './mock-anthropic-server.js';
 export { startMockOpenAI } from './mock-openai-server.js';
-export type { MockOptions, MockReply, MockServer, MockStats, RecordedRequest } from './mock-provider.js';
+export {
+  countMockTokens,
+  type MockOptions,
+  type MockReply,
+  type MockResponder,
+  type MockServer,
+  type MockStats,
+  type MockToolCall,
+  type RecordedRequest,
+} from './mock-provider-core.js';

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/package-root.js';
+import type { MockServer } from '../../src/testing/index.js';
 import { startMockAnthropic } from '../../src/testing/mock-anthropic-server.js';
 import { startMockOpenAI } from '../../src/testing/mock-openai-server.js';
-import type { MockServer } from '../../src/testing/mock-provider.js';
 
 const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 

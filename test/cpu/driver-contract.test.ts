@@ -10,9 +10,9 @@ import type { ModelDriver, ModelRequest } from '../../src/cpu/model.js';
 import { OpenAIDriver, toolCallOf } from '../../src/cpu/openai-driver.js';
 import { isContextLengthError } from '../../src/cpu/provider-error.js';
 import { AosError } from '../../src/errors.js';
+import type { MockOptions, MockServer } from '../../src/testing/index.js';
 import { startMockAnthropic } from '../../src/testing/mock-anthropic-server.js';
 import { startMockOpenAI } from '../../src/testing/mock-openai-server.js';
-import type { MockOptions, MockServer } from '../../src/testing/mock-provider.js';
 
 interface Provider {
   name: string;
