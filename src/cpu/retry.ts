@@ -1,5 +1,6 @@
 /** Retries a provider call with exponential backoff, honouring retry-after. */
 import type { AosError } from '../errors.js';
+import { abortableDelay } from './abortable-delay.js';
 
 export interface RetryPolicy {
   /** Attempts after the first; default 4. */
@@ -31,21 +32,10 @@ export async function withRetries<T>(
         policy.maxDelayMs,
         policy.baseDelayMs * 2 ** retry * (0.5 + Math.random() / 2),
       );
-      await pause(typeof requested === 'number' ? Math.min(requested, policy.maxDelayMs) : backoff, signal);
+      await abortableDelay(
+        typeof requested === 'number' ? Math.min(requested, policy.maxDelayMs) : backoff,
+        signal,
+      );
     }
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -5,6 +5,7 @@
  * exactly like a real model whose answers are journaled.
  */
 import { AosError } from '../errors.js';
+import { abortableDelay } from './abortable-delay.js';
 import {
   estimateTokens,
   type Message,
@@ -63,7 +64,7 @@ export class ScriptedDriver implements ModelDriver {
       );
     }
     const turn = this.script.turns[chosen]!;
-    await delay(turn.delay_ms ?? this.script.delay_ms ?? 0, options.signal);
+    await abortableDelay(turn.delay_ms ?? this.script.delay_ms ?? 0, options.signal);
     this.requests += 1;
     const variables = templateVariables(request, lastObservation);
     const filled = fill(turn.text ?? '', variables);
@@ -177,20 +178,4 @@ function lookUp(variables: Record<string, unknown>, path: string): unknown {
     current = (current as Record<string, unknown>)[part];
   }
   return current;
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  if (ms === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
