@@ -52,6 +52,16 @@ export interface SliceOptions {
   quantumMs: number;
   /** Counts request tokens before rationed calls; shared by a worker's slices. */
   tokens: TokenCounter;
+  /** The context as this worker left it after an earlier slice: only newer steps are read. */
+  cached?: CachedContext | undefined;
+  /** Receives the context at the end of a slice that left no call half done, for the next slice. */
+  keep?: (context: CachedContext) => void;
+}
+
+/** A process's context up to a journal step, kept in a worker between slices. */
+export interface CachedContext {
+  lastSeq: number;
+  messages: Message[];
 }
 
 /** Largest tool result kept in the context, in characters; the rest is cut with a note. */
@@ -61,7 +71,10 @@ export const maxToolResultChars = 100_000;
 export async function runSlice(options: SliceOptions): Promise<SliceOutcome> {
   const slice = new Slice(options);
   try {
-    return await slice.run();
+    const outcome = await slice.run();
+    if (outcome !== 'exited' && outcome !== 'lease-lost' && !slice.unfinished)
+      options.keep?.(slice.snapshot());
+    return outcome;
   } catch (error) {
     if (
       error instanceof LeaseLostError ||
@@ -94,6 +107,10 @@ class Slice {
   private readonly definition: AgentDefinition;
   private readonly process: ProcessRow;
   private context: Message[] = [];
+  /** The last journal step included in `context`. */
+  private lastSeq = 0;
+  /** A tool call was left started (killed or lease lost while it ran). */
+  unfinished = false;
   private pending: Set<string>;
   private stepsUsed: number;
   private termDeadlineStep: number | null;
@@ -138,8 +155,10 @@ class Slice {
     }
     this.device = await deviceFor(this.db, this.model);
     this.ownerBudget = await ownerBudgetOf(this.db, this.process.owner);
-    const journal = await loadJournal(this.db, this.lease.pid);
-    this.context = journal.flatMap((step) => step.messages);
+    const cached = this.options.cached;
+    const journal = await loadJournal(this.db, this.lease.pid, cached?.lastSeq ?? 0);
+    this.context = [...(cached?.messages ?? []), ...journal.flatMap((step) => step.messages)];
+    this.lastSeq = journal.at(-1)?.seq ?? cached?.lastSeq ?? 0;
     for (const step of journal) {
       if (step.kind === 'tool' && step.status === 'started') await this.recover(step.seq, step, tools);
     }
@@ -583,7 +602,10 @@ class Slice {
       result = { kind: 'result', content: `tool ${tool.name} failed: ${message}`, isError: true };
     }
     // Killed or lease lost while it ran: the call stays "started" and the boundary decides.
-    if (this.control.everything.signal.aborted) return;
+    if (this.control.everything.signal.aborted) {
+      this.unfinished = true;
+      return;
+    }
     if (result.kind !== 'result') {
       result = {
         kind: 'result',
@@ -666,8 +688,14 @@ class Slice {
     return result.rowCount > 0;
   }
 
+  /** The context so far, for the worker to keep. */
+  snapshot(): CachedContext {
+    return { lastSeq: this.lastSeq, messages: this.context };
+  }
+
   /** Keeps the signals the database reports as pending, less those this write handled. */
   private absorb(written: StepWritten, handled: string[] = []): void {
+    this.lastSeq = Math.max(this.lastSeq, written.seq);
     this.pending = new Set(written.pendingSignals.filter((signal) => !handled.includes(signal)));
   }
 

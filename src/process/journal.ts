@@ -133,9 +133,12 @@ interface StepRow {
   finished_at: Date | null;
 }
 
-/** The whole journal of a process, in order. */
-export async function loadJournal(db: Queryable, pid: number): Promise<JournalStep[]> {
-  const result = await db.query<StepRow>('select * from aos.steps where pid = $1 order by seq', [pid]);
+/** The journal of a process in order: all of it, or the steps after `afterSeq`. */
+export async function loadJournal(db: Queryable, pid: number, afterSeq = 0): Promise<JournalStep[]> {
+  const result = await db.query<StepRow>('select * from aos.steps where pid = $1 and seq > $2 order by seq', [
+    pid,
+    afterSeq,
+  ]);
   return result.rows.map((row) => ({
     seq: row.seq,
     kind: row.kind,

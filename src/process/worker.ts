@@ -12,7 +12,7 @@ import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Db } from '../storage/db.js';
 import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
-import { runSlice, type SliceOutcome } from './agent-loop.js';
+import { type CachedContext, runSlice, type SliceOutcome } from './agent-loop.js';
 import { claimProcesses, reapExpiredZombies, releaseAll, renewLeases } from './lease.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNames } from './signals.js';
@@ -77,6 +77,8 @@ export class Worker {
   private checkpointer: NodeJS.Timeout | undefined;
   private readonly cleanups: (() => unknown)[] = [];
   private readonly tokens = new TokenCounter();
+  /** Contexts of processes this worker ran, so their next slice reads only new journal steps. */
+  private readonly contexts = new Map<number, CachedContext>();
 
   constructor(
     private readonly host: WorkerHost,
@@ -200,6 +202,8 @@ export class Worker {
     const done = (async () => {
       try {
         const definition = await this.definition(row.agent_name, row.agent_version);
+        const cached = this.contexts.get(row.pid);
+        this.contexts.delete(row.pid);
         const outcome = await runSlice({
           db: this.host.db,
           tools: this.host.tools,
@@ -210,6 +214,12 @@ export class Worker {
           control,
           quantumMs: this.quantumMs,
           tokens: this.tokens,
+          cached,
+          keep: (context) => {
+            this.contexts.set(row.pid, context);
+            // Keep the most recent few hundred; the rest are read from the journal again.
+            if (this.contexts.size > 256) this.contexts.delete(this.contexts.keys().next().value!);
+          },
         });
         this.emit({ type: 'slice-ended', pid: row.pid, outcome, workerId: this.id });
       } catch (error) {
