@@ -9,7 +9,13 @@ import {
 import { budgetCommand, cpuCommand, cpuSetCommand } from './commands/cpu-commands.js';
 import { doctorCommand } from './commands/doctor.js';
 import { initCommand } from './commands/init.js';
-import { killCommand, psCommand, sendCommand, waitCommand } from './commands/process-commands.js';
+import {
+  killCommand,
+  psCommand,
+  sendCommand,
+  traceCommand,
+  waitCommand,
+} from './commands/process-commands.js';
 import { runCommand } from './commands/run.js';
 import { topCommand } from './commands/top.js';
 import { workerCommand } from './commands/worker.js';
@@ -20,6 +26,7 @@ export const commands: CliCommand[] = [
   killCommand,
   waitCommand,
   sendCommand,
+  traceCommand,
   workerCommand,
   topCommand,
   cpuCommand,

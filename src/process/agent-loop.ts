@@ -377,6 +377,7 @@ class Slice {
       grantId = acquired.grantId;
     }
     const signal = this.control.beginModelCall();
+    const callStartedAt = new Date();
     let reported: number | null = null;
     try {
       const driver = this.options.models(this.definition, this.model);
@@ -410,11 +411,12 @@ class Slice {
       kind: 'model',
       name: this.model,
       status: 'done',
-      output: { content: response.content, toolCalls: response.toolCalls },
+      output: { content: response.content, toolCalls: response.toolCalls, costNanos },
       messages: [message],
       usage: response.usage,
       costNanos,
       countsAsStep: true,
+      startedAt: callStartedAt,
       audit: {
         kind: 'model-call',
         data: {
@@ -587,6 +589,7 @@ class Slice {
       );
       seq = started.seq;
     }
+    const runStartedAt = new Date();
     let result: ToolOutcome;
     try {
       result = await tool.run(input, {
@@ -627,6 +630,7 @@ class Slice {
       output: result.output ?? content,
       messages: [message],
       countsAsStep: true,
+      startedAt: runStartedAt,
       audit: toolAudit(call, result.isError ? 'failed' : 'done', message),
     };
     const written = await this.write(() =>

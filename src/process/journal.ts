@@ -34,6 +34,8 @@ export interface StepRecord {
   costNanos?: number;
   /** An audit entry to append in the same statement (kind, and data as JSON). */
   audit?: { kind: string; data: unknown };
+  /** When the work of a step journaled once it is done began (model calls, idempotent tools); default now. */
+  startedAt?: Date;
 }
 
 /** What the database says after a write. */
@@ -66,7 +68,7 @@ interface WriteRow {
 /** Appends a step, fenced by the lease; throws LeaseLostError when the lease is gone. */
 export async function appendStep(db: Queryable, lease: Lease, step: StepRecord): Promise<StepWritten> {
   const result = await db.query<WriteRow>(
-    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)',
+    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)',
     [
       lease.pid,
       lease.generation,
@@ -86,6 +88,7 @@ export async function appendStep(db: Queryable, lease: Lease, step: StepRecord):
       step.costNanos ?? 0,
       step.audit?.kind ?? null,
       step.audit === undefined ? null : canonicalJson(step.audit.data),
+      step.startedAt ?? null,
     ],
   );
   const row = result.rows[0]!;

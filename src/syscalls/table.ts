@@ -5,6 +5,7 @@ import { killSyscall } from './kill.js';
 import { psSyscall } from './ps.js';
 import { sendSyscall } from './send.js';
 import { spawnSyscall } from './spawn.js';
+import { traceSyscall } from './trace.js';
 import { waitSyscall } from './wait.js';
 
 export const syscalls = {
@@ -19,6 +20,7 @@ export const syscalls = {
   'audit show': auditShowSyscall,
   'audit verify': auditVerifySyscall,
   'audit checkpoint': auditCheckpointSyscall,
+  trace: traceSyscall,
 } as const;
 
 export type Syscalls = typeof syscalls;

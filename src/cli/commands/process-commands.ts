@@ -3,7 +3,9 @@
 import { killSyscall } from '../../syscalls/kill.js';
 import { psSyscall } from '../../syscalls/ps.js';
 import { sendSyscall } from '../../syscalls/send.js';
+import { traceSyscall } from '../../syscalls/trace.js';
 import { waitSyscall } from '../../syscalls/wait.js';
+import { formatTrace, type Trace } from '../../trust/trace.js';
 import { syscallCommand } from '../command.js';
 import { formatOutcome, formatProcessTable } from '../format.js';
 
@@ -30,4 +32,10 @@ export const sendCommand = syscallCommand(sendSyscall, {
   positional: ['pid', 'message'],
   examples: ['aos send 12 "the build is green"'],
   format: (output) => `message ${output.messageId} sent to process ${output.pid}`,
+});
+
+export const traceCommand = syscallCommand(traceSyscall, {
+  positional: ['pid'],
+  examples: ['aos trace 12', 'aos trace 12 --json'],
+  format: (trace) => formatTrace(trace as Trace),
 });
