@@ -275,7 +275,7 @@ create function aos.append_step(
   p_pid bigint, p_generation bigint, p_lease_ms int, p_kind text, p_name text, p_call_id text,
   p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb,
   p_steps int, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint default 0, p_cost_nanos bigint default 0,
-  p_audit_kind text default null, p_audit_data text default null
+  p_audit_kind text default null, p_audit_data text default null, p_started_at timestamptz default null
 ) returns table (seq int, pending_signals text[], state text) language plpgsql as $$
 declare
   v_seq int;
@@ -305,9 +305,10 @@ begin
     update aos.processes p set pending_signals = v_pending where p.pid = p_pid;
   end if;
   insert into aos.steps (pid, seq, kind, name, call_id, status, input, output, messages, usage, generation,
-                         finished_at)
+                         started_at, finished_at)
   values (p_pid, v_seq, p_kind, p_name, p_call_id, p_status, p_input, p_output, coalesce(p_messages, '[]'),
-          p_usage, p_generation, case when p_status = 'started' then null else now() end);
+          p_usage, p_generation, least(coalesce(p_started_at, now()), now()),
+          case when p_status = 'started' then null else now() end);
   if p_audit_kind is not null then
     perform aos.audit_append(p_audit_kind, p_pid, 'process:' || p_pid, p_audit_data);
   end if;
