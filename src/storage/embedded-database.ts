@@ -35,7 +35,8 @@ const maxSocketPath = 100;
 
 /** Opens the embedded database in `home` (created if needed), as its owner or as a client of it. */
 export async function openEmbeddedDatabase(home: string): Promise<Db> {
-  mkdirSync(home, { recursive: true });
+  // Only this user may reach the socket: the embedded server trusts whoever connects.
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const lockPath = join(home, 'owner.lock');
   let lastError: unknown;
   for (let attempt = 0; attempt < 100; attempt++) {
