@@ -1,19 +1,10 @@
 /** Process lifecycle, children, IPC and the SQL face, on PGlite and on the server. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testDatabases } from './support/databases.js';
-import { eventually, startTestKernel, type TestKernel } from './support/kernel.js';
+import { eventually, testKernels } from './support/kernel.js';
 
 describe.each(testDatabases)('processes on $name', (database) => {
-  let test: TestKernel | undefined;
-  afterEach(async () => {
-    await test?.close();
-    test = undefined;
-  });
-
-  async function start(): Promise<TestKernel> {
-    test = await startTestKernel(database);
-    return test;
-  }
+  const start = testKernels(database);
 
   it('runs an agent to exit 0 and journals every step in order', async () => {
     const { kernel, agent } = await start();

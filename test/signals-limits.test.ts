@@ -1,22 +1,13 @@
 /** Signals (TERM, KILL, STOP, CONT, INT) and limits (XCPU), on PGlite and on the server. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AosError } from '../src/errors.js';
 import { testDatabases } from './support/databases.js';
-import { eventually, startTestKernel, type TestKernel } from './support/kernel.js';
+import { eventually, type TestKernel, testKernels } from './support/kernel.js';
 
 const listener = 'turns:\n  - tool_calls: [{ name: recv }]\n  - finish: "got {{last}}"\n';
 
 describe.each(testDatabases)('signals and limits on $name', (database) => {
-  let test: TestKernel | undefined;
-  afterEach(async () => {
-    await test?.close();
-    test = undefined;
-  });
-
-  async function start(): Promise<TestKernel> {
-    test = await startTestKernel(database);
-    return test;
-  }
+  const start = testKernels(database);
 
   async function stateOf(test: TestKernel, pid: number): Promise<string | undefined> {
     return (await test.kernel.call('ps', { all: true })).find((row) => row.pid === pid)?.state;

@@ -5,6 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { createKernel, type Kernel } from '../../src/kernel.js';
 import type { Worker } from '../../src/process/worker.js';
 import type { TestDatabase } from './databases.js';
@@ -39,6 +40,19 @@ export async function startTestKernel(database: TestDatabase): Promise<TestKerne
       await worker.stop(1000);
       await created.drop();
     },
+  };
+}
+
+/** For a describe block: returns `start()`, which makes a fresh test kernel that is closed after each test. */
+export function testKernels(database: TestDatabase): () => Promise<TestKernel> {
+  let current: TestKernel | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async () => {
+    current = await startTestKernel(database);
+    return current;
   };
 }
 
