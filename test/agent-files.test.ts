@@ -2,11 +2,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AosError } from '../src/errors.js';
 import { loadAgentBundle, loadAgentFile } from '../src/process/agent-definition.js';
 import { testDatabases } from './support/databases.js';
-import { startTestKernel, type TestKernel } from './support/kernel.js';
+import { testKernels } from './support/kernel.js';
 
 function folderWith(files: Record<string, string>): string {
   const folder = mkdtempSync(join(tmpdir(), 'aos-agents-'));
@@ -109,14 +109,10 @@ describe('agent files', () => {
 });
 
 describe.each(testDatabases)('bad input at run time on $name', (database) => {
-  let test: TestKernel | undefined;
-  afterEach(async () => {
-    await test?.close();
-    test = undefined;
-  });
+  const start = testKernels(database);
 
   it('ends a process whose script ran out of turns with an error naming the script', async () => {
-    test = await startTestKernel(database);
+    const test = await start();
     const file = test.agent(
       'short',
       'tools: [sleep, finish]',
@@ -132,7 +128,7 @@ describe.each(testDatabases)('bad input at run time on $name', (database) => {
   });
 
   it('refuses at spawn an agent that names an unknown tool', async () => {
-    test = await startTestKernel(database);
+    const test = await start();
     const file = test.agent('tooly', 'tools: [finish, teleport]', script);
     const error = await test.kernel.call('spawn', { agent: file }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AosError);
@@ -141,7 +137,7 @@ describe.each(testDatabases)('bad input at run time on $name', (database) => {
   });
 
   it('answers a call to an unknown tool, or with bad arguments, with an error result and goes on', async () => {
-    test = await startTestKernel(database);
+    const test = await start();
     const file = test.agent(
       'clumsy',
       'tools: [sleep, finish]',

@@ -1,18 +1,14 @@
 /** aos trace: the journal as spans with GenAI attributes, tool calls nested under the model call that asked. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AosError } from '../src/errors.js';
 import { testDatabases } from './support/databases.js';
-import { startTestKernel, type TestKernel } from './support/kernel.js';
+import { testKernels } from './support/kernel.js';
 
 describe.each(testDatabases)('trace on $name', (database) => {
-  let test: TestKernel | undefined;
-  afterEach(async () => {
-    await test?.close();
-    test = undefined;
-  });
+  const start = testKernels(database);
 
   it('nests tool calls under their model call, with tokens, cost and latency', async () => {
-    test = await startTestKernel(database);
+    const test = await start();
     await test.kernel.call('cpu set', { name: 'scripted:*', inputPrice: 1, outputPrice: 2 });
     const file = test.agent(
       'traced',
@@ -49,7 +45,7 @@ describe.each(testDatabases)('trace on $name', (database) => {
   });
 
   it('is not_found for an unknown pid', async () => {
-    test = await startTestKernel(database);
+    const test = await start();
     const error = await test.kernel.call('trace', { pid: 4242 }).catch((caught: unknown) => caught);
     expect((error as AosError).code).toBe('not_found');
   });
