@@ -46,36 +46,65 @@ describe('agent files', () => {
 
   it.each([
     ['no front matter', 'just text\n', /a\.md:1: missing YAML front matter/, 'invalid_input'],
-    ['invalid YAML', '---\nname: a\nmodel: [unclosed\n---\nx\n', /a\.md:\d+: invalid YAML/, 'invalid_input'],
+    [
+      'invalid YAML',
+      '---\nname: a\nmodel: scripted:./a.yaml\n  bad: indent\n---\nx\n',
+      /a\.md:3: invalid YAML: Nested mappings are not allowed in compact mappings$/,
+      'invalid_input',
+    ],
+    [
+      'an unclosed flow sequence',
+      '---\nname: a\nmodel: scripted:./a.yaml\ntools: [finish\npriority: 1\n---\nx\n',
+      /a\.md:5: invalid YAML: Flow sequence .* end with a \]$/,
+      'invalid_input',
+    ],
     [
       'an unknown field',
-      '---\nname: a\nmodel: scripted:./a.yaml\ncolour: blue\n---\nx\n',
-      /a\.md:\d+: field "colour"/,
+      '---\nname: a\nmodel: scripted:./a.yaml\ntools: [finish]\ncolour: blue\n---\nx\n',
+      /a\.md:5: field "colour": Unrecognized key: "colour"/,
+      'invalid_input',
+    ],
+    [
+      'an unknown nested field',
+      '---\nname: a\nmodel: scripted:./a.yaml\nlimits:\n  max_steps: 3\n  max_stepz: 4\n---\nx\n',
+      /a\.md:6: field "limits\.max_stepz": Unrecognized key: "max_stepz"/,
       'invalid_input',
     ],
     [
       'a wrong type',
       '---\nname: a\nmodel: scripted:./a.yaml\nlimits:\n  max_steps: many\n---\nx\n',
-      /a\.md:5: field "limits\.max_steps"/,
+      /a\.md:5: field "limits\.max_steps": .*expected number/,
       'invalid_input',
     ],
-    ['a missing model', '---\nname: a\n---\nx\n', /a\.md:\d+: field "model"/, 'invalid_input'],
+    [
+      'a wrong type at the top',
+      '---\nname: a\nmodel: scripted:./a.yaml\ntools: [finish]\npriority: high\n---\nx\n',
+      /a\.md:5: field "priority": .*expected number/,
+      'invalid_input',
+    ],
+    ['a missing model', '---\nname: a\n---\nx\n', /a\.md:2: field "model"/, 'invalid_input'],
     [
       'an unknown model prefix',
-      '---\nname: a\nmodel: gemini:pro\n---\nx\n',
-      /a\.md:3: field "model": unknown model "gemini:pro"/,
+      '---\nname: a\ntools: [finish]\nmodel: gemini:pro\n---\nx\n',
+      /a\.md:4: field "model": unknown model "gemini:pro"/,
       'invalid_input',
     ],
     [
       'a missing script',
-      '---\nname: a\nmodel: scripted:./nope.yaml\n---\nx\n',
-      /cannot read script .*nope\.yaml/,
+      '---\nname: a\ntools: [finish]\nmodel: scripted:./nope.yaml\n---\nx\n',
+      /a\.md:4: field "model": cannot read script .*nope\.yaml/,
       'not_found',
     ],
     [
       'a bad duration',
       '---\nname: a\nmodel: scripted:./a.yaml\nlimits: { max_wall_time: soon }\n---\nx\n',
-      /limits\.max_wall_time: "soon" is not a duration/,
+      /a\.md:4: field "limits\.max_wall_time": "soon" is not a duration/,
+      'invalid_input',
+    ],
+    [
+      'a bad grace time',
+      '---\nname: a\nmodel: scripted:./a.yaml\nsignals:\n  term_grace_steps: 2\n  term_grace_time: later\n---\nx\n',
+      /a\.md:6: field "signals\.term_grace_time": "later" is not a duration/,
       'invalid_input',
     ],
   ])('names the file, line and field for %s', (_, text, message, code) => {
@@ -83,16 +112,38 @@ describe('agent files', () => {
     const error = errorOf(() => loadAgentFile(join(folder, 'a.md')));
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
+    expect(error.message.startsWith(join(folder, 'a.md'))).toBe(true);
     expect(error.hint).toBeTruthy();
   });
 
-  it('names the line and field of a bad script', () => {
-    const folder = folderWith({
-      'a.yaml': 'turns:\n  - text: fine\n  - tool_calls: [{ name: 3 }]\n',
-      'a.md': '---\nname: a\nmodel: scripted:./a.yaml\n---\nx\n',
-    });
+  it.each([
+    [
+      'a wrong type',
+      'turns:\n  - text: fine\n  - tool_calls: [{ name: 3 }]\n',
+      /a\.yaml:3: field "turns\.1\.tool_calls\.0\.name"/,
+    ],
+    [
+      'an unknown key in a turn',
+      'turns:\n  - text: fine\n    colour: red\n',
+      /a\.yaml:3: field "turns\.0\.colour": Unrecognized key/,
+    ],
+    [
+      'an unknown top-level key',
+      'delay_ms: 5\nturns:\n  - text: x\nspeed: 3\n',
+      /a\.yaml:4: field "speed": Unrecognized key/,
+    ],
+    [
+      'a bad match',
+      'turns:\n  - text: x\n  - match: "/(/"\n    text: y\n',
+      /a\.yaml:3: field "turns\.1\.match": invalid regular expression/,
+    ],
+    ['invalid YAML', 'turns:\n  - finish: ok\n  - text: [x\n  - text: y\n', /a\.yaml:4: invalid YAML/],
+    ['no turns', 'turns: []\n', /a\.yaml:1: field "turns"/],
+  ])('names the line and field of a script with %s', (_, text, message) => {
+    const folder = folderWith({ 'a.yaml': text, 'a.md': '---\nname: a\nmodel: scripted:./a.yaml\n---\nx\n' });
     const error = errorOf(() => loadAgentFile(join(folder, 'a.md')));
-    expect(error.message).toMatch(/a\.yaml:3: field "turns\.1\.tool_calls\.0\.name"/);
+    expect(error.code).toBe('invalid_input');
+    expect(error.message).toMatch(message);
   });
 
   it('loads the agents an agent may spawn, recursively and once each', () => {
@@ -140,25 +191,41 @@ describe.each(testDatabases)('bad input at run time on $name', (database) => {
     const test = await start();
     const file = test.agent(
       'clumsy',
-      'tools: [sleep, finish]',
+      'tools: [sleep, recv, send, finish]',
       [
         'turns:',
         '  - tool_calls: [{ name: teleport, arguments: {} }]',
         '  - tool_calls: [{ name: sleep, arguments: { duration: [1] } }]',
+        '  - tool_calls: [{ name: sleep, arguments: { duration: soon } }]',
+        '  - tool_calls: [{ name: recv, arguments: { timeout: later } }]',
+        '  - tool_calls: [{ name: send, arguments: { pid: 999999, message: hello } }]',
         '  - finish: "{{last}}"',
         '',
       ].join('\n'),
     );
     const { pid } = await test.kernel.call('spawn', { agent: file });
     const done = await test.kernel.call('wait', { pid, timeout: '20s' });
-    expect(done.exitStatus).toBe(0);
-    expect(done.result).toMatch(/invalid_input: bad arguments for sleep at duration/);
-    const failed = await test.kernel.db.query<{ output: { error: string } }>(
-      "select output from aos.steps where pid = $1 and status = 'failed' order by seq",
+    expect(done).toMatchObject({
+      exitStatus: 0,
+      error: null,
+      result: 'not_found: no process with pid 999999',
+    });
+    const failed = await test.kernel.db.query<{
+      name: string;
+      messages: { content: string; isError?: boolean }[];
+    }>(
+      "select name, messages from aos.steps where pid = $1 and kind = 'tool' and status = 'failed' order by seq",
       [pid],
     );
-    expect(failed.rows[0]!.output.error).toMatch(
-      /unknown tool "teleport"; this agent's tools are: sleep, finish/,
+    const results = failed.rows.map(
+      (row) => `${row.name}: ${row.messages[0]?.isError === true ? row.messages[0].content : 'not an error'}`,
     );
+    expect(results).toEqual([
+      'teleport: invalid_input: unknown tool "teleport"; this agent\'s tools are: sleep, recv, send, finish',
+      expect.stringMatching(/^sleep: invalid_input: bad arguments for sleep at duration: /),
+      expect.stringMatching(/^sleep: invalid_input: bad arguments for sleep at duration: not a duration/),
+      expect.stringMatching(/^recv: invalid_input: bad arguments for recv at timeout: not a duration/),
+      'send: not_found: no process with pid 999999',
+    ]);
   });
 });

@@ -1,7 +1,8 @@
-/** Process lifecycle, children, IPC and the SQL face, on PGlite and on the server. */
+/** Process lifecycle and children, on PGlite and on the server. */
 import { describe, expect, it } from 'vitest';
+import type { AosError } from '../src/errors.js';
 import { testDatabases } from './support/databases.js';
-import { eventually, testKernels } from './support/kernel.js';
+import { reaches, testKernels } from './support/kernel.js';
 
 describe.each(testDatabases)('processes on $name', (database) => {
   const start = testKernels(database);
@@ -21,16 +22,57 @@ describe.each(testDatabases)('processes on $name', (database) => {
       'select seq, kind, name, status from aos.steps where pid = $1 order by seq',
       [spawned.pid],
     );
-    expect(steps.rows.map((step) => `${step.seq}:${step.kind}:${step.status}`)).toEqual([
-      '1:spawn:done',
-      '2:model:done',
-      '3:tool:done',
-      '4:model:done',
-      '5:tool:done',
+    expect(steps.rows.map((step) => `${step.seq}:${step.kind}:${step.name ?? ''}:${step.status}`)).toEqual([
+      '1:spawn::done',
+      '2:model:scripted:./greeter.yaml:done',
+      '3:tool:sleep:done',
+      '4:model:scripted:./greeter.yaml:done',
+      '5:tool:finish:done',
     ]);
     // wait reaped it: ps hides it, ps --all shows it.
     expect((await kernel.call('ps', {})).map((process) => process.pid)).not.toContain(spawned.pid);
     expect((await kernel.call('ps', { all: true })).map((process) => process.pid)).toContain(spawned.pid);
+  });
+
+  it('moves from ready to running to exited, and wait returns status and result', async () => {
+    const { kernel, agent, worker } = await start({ startWorker: false });
+    const file = agent(
+      'stately',
+      'tools: [finish]',
+      'turns:\n  - delay_ms: 400\n    finish: "did {{input}}"\n',
+    );
+    const spawned = await kernel.call('spawn', { agent: file, input: 'the thing' });
+    expect(spawned).toMatchObject({
+      state: 'ready',
+      agent: 'stately',
+      agentVersion: 1,
+      ppid: null,
+      steps: 0,
+      exitStatus: null,
+      startedAt: null,
+      worker: null,
+    });
+    // No worker runs yet: it stays ready, and a wait with a deadline gives up without reaping it.
+    const early = await kernel
+      .call('wait', { pid: spawned.pid, timeout: '100ms' })
+      .catch((error: unknown) => error as AosError);
+    expect(early).toMatchObject({ code: 'timeout' });
+    expect((await kernel.call('ps', {})).find((row) => row.pid === spawned.pid)?.state).toBe('ready');
+
+    await worker.start();
+    await reaches(kernel, spawned.pid, 'running');
+    const running = (await kernel.call('ps', {})).find((row) => row.pid === spawned.pid)!;
+    expect(running.worker).toBe(worker.id);
+    expect(running.startedAt).not.toBeNull();
+
+    const done = await kernel.call('wait', { pid: spawned.pid, timeout: '20s' });
+    expect(done).toMatchObject({ state: 'exited', exitStatus: 0, result: 'did the thing', worker: null });
+    expect(done.exitedAt).not.toBeNull();
+    // A zombie answers wait again with the same outcome.
+    expect(await kernel.call('wait', { pid: spawned.pid })).toMatchObject({
+      exitStatus: 0,
+      result: 'did the thing',
+    });
   });
 
   it('ends the process with the text of a plain answer, and with the status given to finish', async () => {
@@ -46,14 +88,21 @@ describe.each(testDatabases)('processes on $name', (database) => {
     expect(await kernel.call('wait', { pid: first.pid, timeout: '20s' })).toMatchObject({
       exitStatus: 0,
       result: 'the answer is 42',
+      error: null,
     });
     expect(await kernel.call('wait', { pid: second.pid, timeout: '20s' })).toMatchObject({
       exitStatus: 3,
       result: 'nope',
     });
+    // The plain answer is the last step: a model step, and no tool step after it.
+    const kinds = await kernel.db.query<{ kind: string }>(
+      'select kind from aos.steps where pid = $1 order by seq',
+      [first.pid],
+    );
+    expect(kinds.rows.map((row) => row.kind)).toEqual(['spawn', 'model']);
   });
 
-  it('runs children listed under agents:, collects their results, and refuses unlisted ones', async () => {
+  it('runs three children listed under agents:, collects their results, and refuses an unlisted one', async () => {
     const { kernel, agent } = await start();
     agent('child', 'tools: [finish]', 'turns:\n  - finish: "child did {{input}}"\n');
     const parent = agent(
@@ -64,122 +113,69 @@ describe.each(testDatabases)('processes on $name', (database) => {
         '  - tool_calls:',
         '      - { name: spawn, arguments: { agent: child, input: a } }',
         '      - { name: spawn, arguments: { agent: child, input: b } }',
-        '      - { name: spawn, arguments: { agent: stranger, input: c } }',
+        '      - { name: spawn, arguments: { agent: child, input: c } }',
+        '      - { name: spawn, arguments: { agent: stranger, input: d } }',
         '  - tool_calls:',
         '      - { name: wait, arguments: { pid: "{{result.0.pid}}" } }',
         '      - { name: wait, arguments: { pid: "{{result.1.pid}}" } }',
-        '  - finish: "{{result.0.result}} + {{result.1.result}}"',
+        '      - { name: wait, arguments: { pid: "{{result.2.pid}}" } }',
+        '  - finish: "{{observations}}"',
         '',
       ].join('\n'),
     );
     const spawned = await kernel.call('spawn', { agent: parent });
     const done = await kernel.call('wait', { pid: spawned.pid, timeout: '20s' });
     expect(done.error).toBeNull();
-    expect(done).toMatchObject({ exitStatus: 0, result: 'child did a + child did b' });
+    expect(done.exitStatus).toBe(0);
+
     const children = await kernel.call('ps', { all: true, ppid: spawned.pid });
-    expect(children).toHaveLength(2);
-    const refused = await kernel.db.query<{ messages: { content: string; isError?: boolean }[] }>(
-      "select messages from aos.steps where pid = $1 and kind = 'tool' and status = 'failed'",
-      [spawned.pid],
+    expect(children).toHaveLength(3);
+    for (const child of children) {
+      expect(child).toMatchObject({ ppid: spawned.pid, agent: 'child', state: 'exited', exitStatus: 0 });
+    }
+    // The parent's waits reaped them.
+    expect(await kernel.call('ps', { ppid: spawned.pid })).toEqual([]);
+    // {{observations}} is the three wait results, one a line, in the order of the calls.
+    const collected = String(done.result)
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
+    expect(collected).toEqual(
+      children.map((child, index) => ({
+        pid: child.pid,
+        exitStatus: 0,
+        result: `child did ${'abc'[index]}`,
+        error: null,
+      })),
     );
-    expect(refused.rows[0]?.messages[0]).toMatchObject({
-      isError: true,
-      content: expect.stringMatching(/forbidden/),
-    });
-  });
 
-  it('blocks recv in state waiting until a message arrives, and consumes it exactly once', async () => {
-    const { kernel, agent } = await start();
-    const file = agent(
-      'listener',
-      'tools: [recv, finish]',
-      'turns:\n  - tool_calls: [{ name: recv }]\n  - finish: "{{result.0.message}}"\n',
-    );
-    const { pid } = await kernel.call('spawn', { agent: file });
-    await eventually('waiting for a message', async () => {
-      const [process] = (await kernel.call('ps', {})).filter((row) => row.pid === pid);
-      return process?.state === 'waiting' && process.waitReason === 'message' ? true : undefined;
-    });
-    await kernel.call('send', { pid, message: 'ping' });
-    await kernel.call('send', { pid, message: 'pong' });
-    const done = await kernel.call('wait', { pid, timeout: '20s' });
-    expect(done.result).toBe('ping');
-    const mailbox = await kernel.db.query<{ body: string; received: boolean }>(
-      'select body, received_at is not null as received from aos.mailbox where pid = $1 order by id',
-      [pid],
-    );
-    expect(mailbox.rows).toEqual([
-      { body: 'ping', received: true },
-      { body: 'pong', received: false },
+    const refused = await kernel.db.query<{
+      input: { agent: string };
+      messages: { content: string; isError?: boolean }[];
+    }>("select input, messages from aos.steps where pid = $1 and kind = 'tool' and status = 'failed'", [
+      spawned.pid,
     ]);
+    expect(refused.rows).toHaveLength(1);
+    expect(refused.rows[0]!.input.agent).toBe('stranger');
+    expect(refused.rows[0]!.messages[0]).toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/^forbidden: .*"stranger" is not listed under agents:/),
+    });
   });
 
-  it('times out a recv, sleeps durably, and parks a parent waiting for its child', async () => {
+  it('spawns a child from the kernel with a ppid, and refuses a parent that does not exist', async () => {
     const { kernel, agent } = await start();
-    agent(
-      'napper',
-      'tools: [sleep, finish]',
-      'turns:\n  - tool_calls: [{ name: sleep, arguments: { duration: 300ms } }]\n  - finish: rested\n',
-    );
-    const file = agent(
-      'patient',
-      'tools: [recv, spawn, wait, finish]\nagents: [./napper.md]',
-      [
-        'turns:',
-        '  - tool_calls: [{ name: recv, arguments: { timeout: 100ms } }]',
-        '  - tool_calls: [{ name: spawn, arguments: { agent: napper } }]',
-        '  - tool_calls: [{ name: wait, arguments: { pid: "{{result.0.pid}}" } }]',
-        '  - finish: "{{result.0.result}}"',
-        '',
-      ].join('\n'),
-    );
-    const { pid } = await kernel.call('spawn', { agent: file });
-    await eventually('the napper to sleep', async () => {
-      const processes = await kernel.call('ps', {});
-      const napper = processes.find((row) => row.ppid === pid);
-      const parent = processes.find((row) => row.pid === pid);
-      return napper?.state === 'sleeping' && parent?.state === 'waiting' && parent.waitReason === 'child'
-        ? true
-        : undefined;
-    });
-    const done = await kernel.call('wait', { pid, timeout: '20s' });
-    expect(done.result).toBe('rested');
-    const timedOut = await kernel.db.query<{ output: { timedOut?: boolean } }>(
-      "select output from aos.steps where pid = $1 and name = 'recv'",
-      [pid],
-    );
-    expect(timedOut.rows[0]?.output).toEqual({ timedOut: true });
-  });
-
-  it('is driven from SQL: aos.spawn, aos.send, aos.kill and the aos.ps view', async () => {
-    const { kernel, agent } = await start();
-    const file = agent(
-      'sqlish',
-      'tools: [recv, finish]',
-      'turns:\n  - tool_calls: [{ name: recv }]\n  - finish: "got {{result.0.message}}"\n',
-    );
-    await kernel
-      .call('wait', { pid: (await kernel.call('spawn', { agent: file })).pid, timeout: '1s' })
-      .catch(() => {});
-    const spawned = await kernel.db.query<{ pid: number }>("select aos.spawn('sqlish', 'from psql') as pid");
-    const pid = spawned.rows[0]!.pid;
-    await eventually('the SQL-spawned process to wait', async () => {
-      const view = await kernel.db.query<{ state: string }>('select state from aos.ps where pid = $1', [pid]);
-      return view.rows[0]?.state === 'waiting' ? true : undefined;
-    });
-    await kernel.db.query("select aos.send($1, 'hello')", [pid]);
-    expect(await kernel.call('wait', { pid, timeout: '20s' })).toMatchObject({
-      exitStatus: 0,
-      result: 'got hello',
-    });
-    const victim = (await kernel.db.query<{ pid: number }>("select aos.spawn('sqlish') as pid")).rows[0]!.pid;
-    await eventually('the victim to wait', async () => {
-      const view = await kernel.db.query<{ state: string }>('select state from aos.ps where pid = $1', [
-        victim,
-      ]);
-      return view.rows[0]?.state === 'waiting' ? true : undefined;
-    });
-    await kernel.db.query("select aos.kill($1, 'KILL')", [victim]);
-    expect(await kernel.call('wait', { pid: victim, timeout: '20s' })).toMatchObject({ exitStatus: 137 });
+    const file = agent('solo', 'tools: [finish]', 'turns:\n  - finish: ok\n');
+    const parent = await kernel.call('spawn', { agent: file });
+    const child = await kernel.call('spawn', { agent: 'solo', ppid: parent.pid });
+    expect(child).toMatchObject({ ppid: parent.pid, agent: 'solo' });
+    const orphan = await kernel
+      .call('spawn', { agent: 'solo', ppid: 999_999 })
+      .catch((error: unknown) => error as AosError);
+    expect(orphan).toMatchObject({ code: 'not_found' });
+    const unknown = await kernel
+      .call('spawn', { agent: 'nobody' })
+      .catch((error: unknown) => error as AosError);
+    expect(unknown).toMatchObject({ code: 'not_found', message: expect.stringMatching(/nobody/) });
+    expect(await kernel.call('wait', { pid: child.pid, timeout: '20s' })).toMatchObject({ exitStatus: 0 });
   });
 });

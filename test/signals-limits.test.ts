@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { AosError } from '../src/errors.js';
 import { testDatabases } from './support/databases.js';
-import { eventually, type TestKernel, testKernels } from './support/kernel.js';
+import { eventually, reaches, type TestKernel, testKernels } from './support/kernel.js';
 
 const listener = 'turns:\n  - tool_calls: [{ name: recv }]\n  - finish: "got {{last}}"\n';
 
@@ -37,25 +37,42 @@ describe.each(testDatabases)('signals and limits on $name', (database) => {
     expect(messages[1]).toMatchObject({ role: 'notice', content: expect.stringMatching(/signal TERM/) });
   });
 
-  it('TERM kills with 137 when the grace period runs out', async () => {
+  it('TERM kills with 137 when the grace steps or the grace time run out', async () => {
     const t = await start();
-    const looping = [
-      'turns:',
-      ...Array.from({ length: 10 }, () => '  - tool_calls: [{ name: sleep, arguments: { duration: 1 } }]'),
-      '  - finish: never',
-      '',
-    ].join('\n');
-    const file = t.agent(
+    const looping = (turns: number) =>
+      [
+        'delay_ms: 100',
+        'turns:',
+        ...Array.from(
+          { length: turns },
+          () => '  - tool_calls: [{ name: sleep, arguments: { duration: 1 } }]',
+        ),
+        '  - finish: never',
+        '',
+      ].join('\n');
+    const bySteps = t.agent(
       'stubborn',
       'tools: [sleep, finish]\nsignals: { term_grace_steps: 2 }',
-      `delay_ms: 100\n${looping}`,
+      looping(10),
     );
-    const { pid } = await t.kernel.call('spawn', { agent: file });
-    await eventually('running', async () => ((await stateOf(t, pid)) === 'running' ? true : undefined));
-    await t.kernel.call('kill', { pid, signal: 'TERM' });
-    const done = await t.kernel.call('wait', { pid, timeout: '20s' });
-    expect(done.exitStatus).toBe(137);
-    expect(done.error?.message).toMatch(/grace period after TERM/);
+    const byTime = t.agent(
+      'dawdler',
+      'tools: [sleep, finish]\nsignals: { term_grace_steps: 1000, term_grace_time: 300ms }',
+      looping(100),
+    );
+    for (const file of [bySteps, byTime]) {
+      const { pid } = await t.kernel.call('spawn', { agent: file });
+      await eventually('running', async () => ((await stateOf(t, pid)) === 'running' ? true : undefined));
+      await t.kernel.call('kill', { pid, signal: 'TERM' });
+      const done = await t.kernel.call('wait', { pid, timeout: '20s' });
+      expect(done).toMatchObject({ exitStatus: 137, error: { code: 'killed' } });
+      expect(done.error?.message).toMatch(/did not finish within the grace period after TERM/);
+      const notice = await t.kernel.db.query<{ messages: { role: string; content: string }[] }>(
+        "select messages from aos.steps where pid = $1 and kind = 'signal' and name = 'TERM'",
+        [pid],
+      );
+      expect(notice.rows[0]!.messages.at(-1)).toMatchObject({ role: 'notice' });
+    }
   });
 
   it('KILL ends a waiting process at once and a running one at its step boundary', async () => {
@@ -79,6 +96,72 @@ describe.each(testDatabases)('signals and limits on $name', (database) => {
       const done = await t.kernel.call('wait', { pid, timeout: '20s' });
       expect(done).toMatchObject({ exitStatus: 137, error: { code: 'killed' } });
     }
+  });
+
+  it('KILL ends a ready process and a sleeping one at once, without running them', async () => {
+    const t = await start({ startWorker: false });
+    const file = t.agent(
+      'doomed',
+      'tools: [sleep, finish]',
+      'turns:\n  - tool_calls: [{ name: sleep, arguments: { duration: 1h } }]\n  - finish: never\n',
+    );
+    const ready = await t.kernel.call('spawn', { agent: file });
+    const sleeper = await t.kernel.call('spawn', { agent: file });
+    expect((await t.kernel.call('kill', { pid: ready.pid, signal: 'KILL' })).state).toBe('exited');
+    await t.worker.start();
+    await reaches(t.kernel, sleeper.pid, 'sleeping', 'sleep');
+    expect((await t.kernel.call('kill', { pid: sleeper.pid, signal: 'KILL' })).state).toBe('exited');
+    for (const pid of [ready.pid, sleeper.pid]) {
+      expect(await t.kernel.call('wait', { pid, timeout: '1s' })).toMatchObject({
+        exitStatus: 137,
+        error: { code: 'killed', message: 'killed by signal KILL' },
+      });
+    }
+    const journal = await t.kernel.db.query<{ kind: string; name: string | null }>(
+      'select kind, name from aos.steps where pid = $1 order by seq',
+      [ready.pid],
+    );
+    expect(journal.rows).toEqual([
+      { kind: 'spawn', name: null },
+      { kind: 'signal', name: 'KILL' },
+    ]);
+  });
+
+  it('STOP pauses a running process at its next step boundary and CONT lets it finish', async () => {
+    const t = await start();
+    const steps = Array.from(
+      { length: 6 },
+      () => '  - tool_calls: [{ name: sleep, arguments: { duration: 1 } }]',
+    );
+    const file = t.agent(
+      'worker-bee',
+      'tools: [sleep, finish]',
+      ['delay_ms: 100', 'turns:', ...steps, '  - finish: "all done"', ''].join('\n'),
+    );
+    const { pid } = await t.kernel.call('spawn', { agent: file });
+    await reaches(t.kernel, pid, 'running');
+    await t.kernel.call('kill', { pid, signal: 'STOP' });
+    await reaches(t.kernel, pid, 'stopped');
+    const journalLength = async () =>
+      (await t.kernel.db.query('select seq from aos.steps where pid = $1', [pid])).rowCount;
+    const before = await journalLength();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await stateOf(t, pid)).toBe('stopped');
+    expect(await journalLength()).toBe(before);
+    expect((await t.kernel.call('kill', { pid, signal: 'CONT' })).state).toBe('ready');
+    expect(await t.kernel.call('wait', { pid, timeout: '20s' })).toMatchObject({
+      exitStatus: 0,
+      result: 'all done',
+    });
+    // Every step ran once, the pause included.
+    const tools = await t.kernel.db.query<{ name: string; count: number }>(
+      "select name, count(*)::int as count from aos.steps where pid = $1 and kind = 'tool' group by name order by name",
+      [pid],
+    );
+    expect(tools.rows).toEqual([
+      { name: 'finish', count: 1 },
+      { name: 'sleep', count: 6 },
+    ]);
   });
 
   it('STOP pauses a process and CONT resumes it where it was', async () => {
@@ -109,6 +192,23 @@ describe.each(testDatabases)('signals and limits on $name', (database) => {
       exitStatus: 0,
       result: 'interrupted, moving on',
     });
+    const steps = await t.kernel.db.query<{
+      kind: string;
+      name: string | null;
+      output: { toolCalls?: { arguments: { result?: string } }[] } | null;
+      messages: { role: string; content: string }[];
+    }>('select kind, name, output, messages from aos.steps where pid = $1 order by seq', [pid]);
+    expect(steps.rows.map((step) => `${step.kind}:${step.name}`)).toEqual([
+      'spawn:null',
+      'signal:INT',
+      'model:scripted:./thinker.yaml',
+      'tool:finish',
+    ]);
+    expect(steps.rows[1]!.messages).toEqual([
+      { role: 'notice', content: expect.stringMatching(/model call was interrupted \(signal INT\)/) },
+    ]);
+    // The interrupted call left no answer in the journal: the only model step is the one after the notice.
+    expect(steps.rows[2]!.output?.toolCalls?.[0]?.arguments.result).toBe('interrupted, moving on');
   });
 
   it('answers not_found, conflict and invalid_input for bad signals', async () => {
@@ -160,9 +260,13 @@ describe.each(testDatabases)('signals and limits on $name', (database) => {
       '',
     ].join('\n');
     const file = t.agent('timed', 'tools: [sleep, finish]\nlimits: { max_wall_time: 500ms }', many);
+    const untimed = t.agent('untimed', 'tools: [sleep, finish]', many);
     const { pid } = await t.kernel.call('spawn', { agent: file });
-    const done = await t.kernel.call('wait', { pid, timeout: '20s' });
-    expect(done.exitStatus).toBe(152);
-    expect(done.error?.message).toMatch(/wall time limit reached/);
+    const second = await t.kernel.call('spawn', { agent: untimed, maxWallTime: '500ms' });
+    for (const each of [pid, second.pid]) {
+      const done = await t.kernel.call('wait', { pid: each, timeout: '20s' });
+      expect(done).toMatchObject({ exitStatus: 152, error: { code: 'limit_exceeded' } });
+      expect(done.error?.message).toMatch(/wall time limit reached: \d+ ms of 500 ms/);
+    }
   });
 });

@@ -38,16 +38,36 @@ describe.each(testDatabases)('the Db contract on $name', (database) => {
     }
   });
 
-  it('delivers NOTIFY to listen', async () => {
+  it('delivers NOTIFY to listen, only once committed, and no more after unsubscribing', async () => {
     const { db, drop } = await database.create();
     try {
       const received: string[] = [];
+      const marks: string[] = [];
+      const arrived = async (list: string[], count: number) => {
+        for (let attempt = 0; attempt < 250 && list.length < count; attempt++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      expect(db.deliversNotifications).toBe(true);
       const stop = await db.listen('aos_test', (payload) => received.push(payload));
+      const stopMarks = await db.listen('aos_test_mark', (payload) => marks.push(payload));
       await db.query("select pg_notify('aos_test', 'hello')");
-      for (let attempt = 0; attempt < 100 && received.length === 0; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query("select pg_notify('aos_test', 'rolled back')");
+          throw new Error('abandon');
+        }),
+      ).rejects.toThrow('abandon');
+      await db.query("select pg_notify('aos_test_mark', 'one')");
+      await arrived(marks, 1);
+      expect(received).toEqual(['hello']);
+      // Notifications arrive in commit order: once the second mark is in, a notification sent before it would be too.
       await stop();
+      await db.query("select pg_notify('aos_test', 'unheard')");
+      await db.query("select pg_notify('aos_test_mark', 'two')");
+      await arrived(marks, 2);
+      await stopMarks();
+      expect(marks).toEqual(['one', 'two']);
       expect(received).toEqual(['hello']);
     } finally {
       await drop();
@@ -64,6 +84,31 @@ describe.each(testDatabases)('the Db contract on $name', (database) => {
       expect(error).toBeInstanceOf(AosError);
       expect((error as AosError).code).toBe('not_found');
       expect((error as AosError).hint).toMatch(/aos ps/);
+      const codeOf = (sql: string) =>
+        db.query(sql).then(
+          () => 'ok',
+          (caught: unknown) => (caught instanceof AosError ? caught.code : String(caught)),
+        );
+      // AOSIN: a bad argument, before any lookup.
+      expect(await codeOf("select aos.signal_process(1, 'HUP')")).toBe('invalid_input');
+      // AOSCF: the state forbids it (a process that has exited).
+      await db.query("select aos.register_agent('a', 'digest', '{}', null)");
+      const pid = (await db.query<{ pid: number }>("select aos.spawn('a') as pid")).rows[0]!.pid;
+      await db.query('select aos.exit_process($1, 0, null, null)', [pid]);
+      expect(await codeOf(`select aos.signal_process(${pid}, 'TERM')`)).toBe('conflict');
+      // Inside a transaction too, and the transaction rolls back.
+      const inside = await db
+        .transaction(async (tx) => {
+          await tx.query("select aos.register_agent('b', 'digest', '{}', null)");
+          await tx.query("select aos.spawn('nobody')");
+        })
+        .catch((caught: unknown) => caught);
+      expect(inside).toMatchObject({ code: 'not_found' });
+      expect((await db.query("select 1 from aos.agents where name = 'b'")).rowCount).toBe(0);
+      // Other errors keep their SQLSTATE.
+      const syntax = await db.query('select from from').catch((caught: unknown) => caught);
+      expect(syntax).not.toBeInstanceOf(AosError);
+      expect((syntax as { code?: string }).code).toBe('42601');
     } finally {
       await drop();
     }

@@ -3,7 +3,7 @@
  * calls, or a finish. A turn may carry `match` so it is taken only when the last
  * observation matches, which lets a script branch on what its tools returned.
  */
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { AosError } from '../errors.js';
 
@@ -53,17 +53,24 @@ export function parseScript(text: string, source: string): Script {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.map(String);
     const node = document.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    const line = lineCounter.linePos(node?.range?.[0] ?? 0).line;
-    throw new AosError(
-      'invalid_input',
-      `${source}:${line}: field "${path.join('.') || '(script)'}": ${issue.message}`,
-      {
-        hint: 'a script is YAML or JSON with a list of turns (see docs/scripted-cpu.md)',
-      },
-    );
+    // An unknown key is reported on its map: point at the key itself.
+    const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    const map = path.length === 0 ? document.contents : document.getIn(path, true);
+    const key = isMap(map)
+      ? map.items.find((item) => isScalar(item.key) && String(item.key.value) === unknown)?.key
+      : undefined;
+    const offset = (isScalar(key) ? key.range?.[0] : undefined) ?? node?.range?.[0] ?? 0;
+    const line = lineCounter.linePos(offset).line;
+    const field = [...path, ...(unknown === undefined ? [] : [unknown])].join('.') || '(script)';
+    throw new AosError('invalid_input', `${source}:${line}: field "${field}": ${issue.message}`, {
+      hint: 'a script is YAML or JSON with a list of turns (see docs/scripted-cpu.md)',
+    });
   }
   for (const [index, turn] of parsed.data.turns.entries()) {
-    if (turn.match !== undefined) compileMatch(turn.match, `${source}: turns.${index}.match`);
+    if (turn.match === undefined) continue;
+    const node = document.getIn(['turns', index, 'match'], true) as { range?: [number, number, number] };
+    const line = lineCounter.linePos(node?.range?.[0] ?? 0).line;
+    compileMatch(turn.match, `${source}:${line}: field "turns.${index}.match"`);
   }
   return { ...parsed.data, source };
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseScript, type Script } from '../cpu/script.js';
 import { parseDuration } from '../duration.js';
@@ -110,13 +110,11 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
   const firstError = document.errors[0];
   if (firstError !== undefined) {
     const line = (firstError.linePos?.[0]?.line ?? 0) + 1;
-    throw new AosError(
-      'invalid_input',
-      `${path}:${line}: invalid YAML: ${firstError.message.split('\n')[0]}`,
-      {
-        hint: 'fix the front matter between the two "---" lines',
-      },
-    );
+    // The parser's own "at line N, column M" counts from the front matter, not the file: drop it.
+    const reason = (firstError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    throw new AosError('invalid_input', `${path}:${line}: invalid YAML: ${reason}`, {
+      hint: 'fix the front matter between the two "---" lines',
+    });
   }
   const parsed = frontMatterSchema.safeParse(document.toJS());
   if (!parsed.success) {
@@ -126,10 +124,13 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
     const parentNode = document.getIn(fieldPath.slice(0, -1), true) as
       | { range?: [number, number, number] }
       | undefined;
-    const offset = node?.range?.[0] ?? parentNode?.range?.[0] ?? 0;
+    // An unknown key is reported on its map: point at the key itself.
+    const unknown = unknownKeyOf(issue);
+    const unknownAt = unknown === undefined ? undefined : keyOffset(document, fieldPath, unknown);
+    const offset = unknownAt ?? node?.range?.[0] ?? parentNode?.range?.[0] ?? 0;
     // +1: the front matter starts on the file's second line.
     const line = lineCounter.linePos(offset).line + 1;
-    const field = fieldPath.length > 0 ? fieldPath.join('.') : (unknownKey(issue) ?? '(front matter)');
+    const field = [...fieldPath, ...(unknown === undefined ? [] : [unknown])].join('.') || '(front matter)';
     throw new AosError('invalid_input', `${path}:${line}: field "${field}": ${issue.message}`, {
       hint: 'see docs/agents.md for the fields of an agent file',
     });
@@ -144,11 +145,17 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
     limits: front.limits ?? {},
     priority: front.priority ?? 0,
     termGraceSteps: front.signals?.term_grace_steps ?? 3,
-    termGraceMs: parseDuration(front.signals?.term_grace_time ?? '30s', 'signals.term_grace_time'),
+    termGraceMs: parseDuration(
+      front.signals?.term_grace_time ?? '30s',
+      `${path}:${lineOf(document, lineCounter, ['signals', 'term_grace_time'])}: field "signals.term_grace_time"`,
+    ),
     prompt: body,
   };
   if (front.limits?.max_wall_time !== undefined)
-    parseDuration(front.limits.max_wall_time, 'limits.max_wall_time');
+    parseDuration(
+      front.limits.max_wall_time,
+      `${path}:${lineOf(document, lineCounter, ['limits', 'max_wall_time'])}: field "limits.max_wall_time"`,
+    );
   const prefix = front.model.includes(':') ? front.model.slice(0, front.model.indexOf(':')) : '';
   if (!modelPrefixes.includes(prefix)) {
     const line = lineOf(document, lineCounter, ['model']);
@@ -158,7 +165,7 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
   }
   if (front.model.startsWith('scripted:')) {
     const scriptPath = resolve(dirname(path), front.model.slice('scripted:'.length));
-    definition.script = loadScriptFile(scriptPath);
+    definition.script = loadScriptFile(scriptPath, `${path}:${lineOf(document, lineCounter, ['model'])}`);
   }
   return { definition, agentFiles: front.agents ?? [] };
 }
@@ -194,16 +201,29 @@ export function loadAgentBundle(path: string): AgentDefinition[] {
   return [...byPath.values()];
 }
 
-function unknownKey(issue: z.core.$ZodIssue): string | undefined {
-  return issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : undefined;
+function unknownKeyOf(issue: z.core.$ZodIssue): string | undefined {
+  return issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
 }
 
-function loadScriptFile(path: string): Script {
+/** Where key `key` of the map at `path` starts, when the document has it. */
+function keyOffset(
+  document: ReturnType<typeof parseDocument>,
+  path: string[],
+  key: string,
+): number | undefined {
+  const map = path.length === 0 ? document.contents : document.getIn(path, true);
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+  return isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+}
+
+/** Reads a script; `where` (the agent file and line that names it) starts the message when it is missing. */
+function loadScriptFile(path: string, where: string): Script {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new AosError('not_found', `cannot read script ${path}`, {
+    throw new AosError('not_found', `${where}: field "model": cannot read script ${path}`, {
       hint: 'model: scripted:FILE takes a path relative to the agent file',
       cause: error,
     });

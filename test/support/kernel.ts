@@ -1,33 +1,54 @@
 /**
  * A kernel with a running worker on a fresh test database, and agent files written to a
- * temporary folder, for the process tests.
+ * temporary folder, for the process tests. The worker uses short leases, quick polls and
+ * a short quantum, so slices yield and leases are renewed often, as under load.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { createKernel, type Kernel } from '../../src/kernel.js';
-import type { Worker } from '../../src/process/worker.js';
+import type { Worker, WorkerOptions } from '../../src/process/worker.js';
 import type { TestDatabase } from './databases.js';
 
 export interface TestKernel {
   kernel: Kernel;
   worker: Worker;
+  /** The database's URL on the server (for subprocesses); undefined on PGlite. */
+  url: string | undefined;
   /** Writes an agent file (front matter fields as YAML lines) and its script; returns the agent file's path. */
   agent(name: string, frontMatter: string, script: string): string;
+  /** Makes another worker with the same options and starts it; it is stopped by `close`. */
+  startWorker(options?: WorkerOptions): Promise<Worker>;
   close(): Promise<void>;
 }
 
-/** Starts a kernel and a fast worker (short lease, quick polls) on a new database. */
-export async function startTestKernel(database: TestDatabase): Promise<TestKernel> {
+export interface TestKernelOptions {
+  /** Start the worker at once; default true. With false, call `worker.start()` yourself. */
+  startWorker?: boolean;
+  /** Overrides of the worker's options. */
+  worker?: WorkerOptions;
+}
+
+/** The test worker's options: short leases, quick polls, a short quantum. */
+export const testWorkerOptions: WorkerOptions = { concurrency: 8, leaseMs: 1000, pollMs: 50, quantumMs: 200 };
+
+/** Starts a kernel and a fast worker on a new database. */
+export async function startTestKernel(
+  database: TestDatabase,
+  options: TestKernelOptions = {},
+): Promise<TestKernel> {
   const created = await database.create();
   const kernel = await createKernel({ db: created.db });
-  const worker = kernel.createWorker({ concurrency: 8, leaseMs: 2000, pollMs: 20, quantumMs: 60_000 });
-  await worker.start();
+  const workerOptions = { ...testWorkerOptions, ...options.worker };
+  const worker = kernel.createWorker(workerOptions);
+  const workers = [worker];
+  if (options.startWorker ?? true) await worker.start();
   const folder = mkdtempSync(join(tmpdir(), 'aos-test-'));
   return {
     kernel,
     worker,
+    url: created.url,
     agent(name, frontMatter, script) {
       writeFileSync(join(folder, `${name}.yaml`), script);
       writeFileSync(
@@ -36,22 +57,28 @@ export async function startTestKernel(database: TestDatabase): Promise<TestKerne
       );
       return join(folder, `${name}.md`);
     },
+    async startWorker(overrides) {
+      const another = kernel.createWorker({ ...workerOptions, ...overrides });
+      workers.push(another);
+      await another.start();
+      return another;
+    },
     async close() {
-      await worker.stop(1000);
+      for (const each of workers) await each.stop(1000);
       await created.drop();
     },
   };
 }
 
 /** For a describe block: returns `start()`, which makes a fresh test kernel that is closed after each test. */
-export function testKernels(database: TestDatabase): () => Promise<TestKernel> {
+export function testKernels(database: TestDatabase): (options?: TestKernelOptions) => Promise<TestKernel> {
   let current: TestKernel | undefined;
   afterEach(async () => {
     await current?.close();
     current = undefined;
   });
-  return async () => {
-    current = await startTestKernel(database);
+  return async (options) => {
+    current = await startTestKernel(database, options);
     return current;
   };
 }
@@ -69,4 +96,17 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The state of a process as ps --all shows it (undefined when there is no such process). */
+export async function stateOf(kernel: Kernel, pid: number): Promise<string | undefined> {
+  return (await kernel.call('ps', { all: true })).find((row) => row.pid === pid)?.state;
+}
+
+/** Resolves once process `pid` is in `state` (and, when given, waits for `reason`). */
+export function reaches(kernel: Kernel, pid: number, state: string, reason?: string): Promise<true> {
+  return eventually(`process ${pid} to be ${state}${reason === undefined ? '' : `/${reason}`}`, async () => {
+    const row = (await kernel.call('ps', { all: true })).find((process) => process.pid === pid);
+    return row?.state === state && (reason === undefined || row.waitReason === reason) ? true : undefined;
+  });
 }

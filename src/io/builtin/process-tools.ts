@@ -19,7 +19,18 @@ import {
   textResult,
 } from '../tool.js';
 
-const duration = z.union([z.number().int().min(0), z.string()]);
+/** Milliseconds, or a string such as "30s"; a bad one is a bad argument (an error result), checked before the tool runs. */
+const duration = z.union([z.number().int().min(0), z.string()]).refine(
+  (value) => {
+    try {
+      parseDuration(value, 'duration');
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a duration: write milliseconds, or a number with ms, s, m, h or d (e.g. 30s)' },
+);
 
 const finish = defineTool({
   name: 'finish',
@@ -65,7 +76,7 @@ const spawn = defineTool({
 const wait = defineTool({
   name: 'wait',
   description:
-    'Wait until process pid exits and return its exit status and result. With timeout, give up after that long.',
+    'Wait until child process pid exits and return its exit status and result. With timeout, give up after that long.',
   input: z.object({ pid: z.number().int().positive(), timeout: duration.optional() }),
   annotations: { readOnly: true, idempotent: true },
   transactional: true,
@@ -76,6 +87,12 @@ const wait = defineTool({
     const row = child.rows[0];
     if (row === undefined) return errorResult(`not_found: no process with pid ${input.pid}`);
     if (row.pid === context.pid) return errorResult('invalid_input: a process cannot wait for itself');
+    // Only a parent is woken when a process exits (aos.exit_process), so waiting for any other would never end.
+    if (row.ppid !== context.pid) {
+      return errorResult(
+        `invalid_input: process ${row.pid} is not a child of this process; wait collects only its own children`,
+      );
+    }
     if (row.state === 'exited') {
       await context.db.query(
         'update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1',
@@ -102,15 +119,19 @@ const send = defineTool({
   annotations: {},
   transactional: true,
   async run(input, context) {
+    // The tool runs inside the transaction that journals it: a refused send must not abort that transaction.
+    await context.db.query('savepoint aos_send');
     try {
       const result = await context.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
         input.pid,
         input.message,
         context.pid,
       ]);
+      await context.db.query('release savepoint aos_send');
       return textResult(JSON.stringify({ sent: true, messageId: result.rows[0]!.id }));
     } catch (error) {
       if (error instanceof AosError && (error.code === 'not_found' || error.code === 'conflict')) {
+        await context.db.query('rollback to savepoint aos_send');
         return errorResult(`${error.code}: ${error.message}`);
       }
       throw error;
