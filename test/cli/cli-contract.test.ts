@@ -3,34 +3,21 @@
  * --desc, --json output against each command's own output schema, the error
  * envelope and exit codes, and the embedded database shared by several commands.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands.js';
 import { packageRoot } from '../../src/package-root.js';
-
-const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+import { type CliRun, cliPath as cli, runAos } from '../support/cli.js';
 
 beforeAll(() => {
   if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', packageRoot()], { stdio: 'inherit' });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function aos(cwd: string, ...args: string[]): Run {
-  const result = spawnSync(process.execPath, [cli, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
-    timeout: 60_000,
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+function aos(cwd: string, ...args: string[]): Promise<CliRun> {
+  return runAos(cwd, args);
 }
 
 function outputSchema(name: string) {
@@ -72,7 +59,7 @@ function workspace(): string {
   return folder;
 }
 
-function expectEnvelope(run: Run, code: string, status: number, exit: number): void {
+function expectEnvelope(run: CliRun, code: string, status: number, exit: number): void {
   expect(run.code).toBe(exit);
   expect(run.stdout).toBe('');
   const lines = run.stderr.trim().split('\n');
@@ -90,9 +77,9 @@ function expectEnvelope(run: Run, code: string, status: number, exit: number): v
 }
 
 describe('aos --desc', () => {
-  it('describes every command as JSON, with flags, schemas, errors and examples', () => {
+  it('describes every command as JSON, with flags, schemas, errors and examples', async () => {
     const folder = workspace();
-    const all = aos(folder, '--desc', '--json');
+    const all = await aos(folder, '--desc', '--json');
     expect(all.code).toBe(0);
     const description = JSON.parse(all.stdout);
     const names = description.commands.map((command: { name: string }) => command.name);
@@ -109,7 +96,7 @@ describe('aos --desc', () => {
       expect(command.output).toBeTypeOf('object');
       expect(command.errors).toContainEqual({ code: 'internal', status: 500, exit: 1 });
       expect(command.examples.length).toBeGreaterThan(0);
-      const one = aos(folder, ...command.name.split(' '), '--desc');
+      const one = await aos(folder, ...command.name.split(' '), '--desc');
       expect(one.code).toBe(0);
       expect(JSON.parse(one.stdout)).toEqual(command);
     }
@@ -123,53 +110,53 @@ describe('aos --desc', () => {
 });
 
 describe('aos --json on the embedded database', () => {
-  it("prints one document that matches each command's output schema", () => {
+  it("prints one document that matches each command's output schema", async () => {
     const folder = workspace();
-    const init = aos(folder, 'init', '--json');
+    const init = await aos(folder, 'init', '--json');
     expect(init.code).toBe(0);
     expect(outputSchema('init').parse(JSON.parse(init.stdout))).toMatchObject({
       kind: 'pglite',
       applied: [1, 2, 3],
     });
-    const run = aos(folder, 'run', 'quick.md', 'Ada', '--json');
+    const run = await aos(folder, 'run', 'quick.md', 'Ada', '--json');
     expect(run.code).toBe(0);
     expect(outputSchema('run').parse(JSON.parse(run.stdout))).toMatchObject({
       exitStatus: 0,
       result: 'hello Ada',
     });
-    const detached = aos(folder, 'run', 'listener.md', '--detach', '--json');
+    const detached = await aos(folder, 'run', 'listener.md', '--detach', '--json');
     const listener = outputSchema('run').parse(JSON.parse(detached.stdout)) as { pid: number; state: string };
     expect(listener.state).toBe('ready');
-    const ps = aos(folder, 'ps', '--json');
+    const ps = await aos(folder, 'ps', '--json');
     expect(
       (outputSchema('ps').parse(JSON.parse(ps.stdout)) as { pid: number }[]).map((row) => row.pid),
     ).toEqual([listener.pid]);
-    const psAll = aos(folder, 'ps', '--all', '--json');
+    const psAll = await aos(folder, 'ps', '--all', '--json');
     expect(outputSchema('ps').parse(JSON.parse(psAll.stdout))).toHaveLength(2);
-    const send = aos(folder, 'send', String(listener.pid), 'hi', '--json');
+    const send = await aos(folder, 'send', String(listener.pid), 'hi', '--json');
     expect(outputSchema('send').parse(JSON.parse(send.stdout))).toMatchObject({ pid: listener.pid });
-    const kill = aos(folder, 'kill', String(listener.pid), 'STOP', '--json');
+    const kill = await aos(folder, 'kill', String(listener.pid), 'STOP', '--json');
     expect(outputSchema('kill').parse(JSON.parse(kill.stdout))).toMatchObject({
       signal: 'STOP',
       state: 'stopped',
     });
-    expect(aos(folder, 'kill', String(listener.pid), 'CONT', '--json').code).toBe(0);
+    expect((await aos(folder, 'kill', String(listener.pid), 'CONT', '--json')).code).toBe(0);
     for (const name of ['cpu', 'top', 'doctor', 'audit show', 'audit verify', 'audit checkpoint']) {
-      const result = aos(folder, ...name.split(' '), '--json');
+      const result = await aos(folder, ...name.split(' '), '--json');
       expect(result.code, `${name}: ${result.stderr}`).toBe(0);
       outputSchema(name).parse(JSON.parse(result.stdout));
     }
-    const setDevice = aos(folder, 'cpu', 'set', 'openai:*', '--rpm', '100', '--json');
+    const setDevice = await aos(folder, 'cpu', 'set', 'openai:*', '--rpm', '100', '--json');
     expect(outputSchema('cpu set').parse(JSON.parse(setDevice.stdout))).toMatchObject({
       requestsPerMinute: 100,
     });
-    const budget = aos(folder, 'budget', 'local', '--max-cost', '2', '--json');
+    const budget = await aos(folder, 'budget', 'local', '--max-cost', '2', '--json');
     expect(outputSchema('budget').parse(JSON.parse(budget.stdout))).toEqual({
       owner: 'local',
       maxTokens: null,
       maxCost: 2,
     });
-    const exported = aos(folder, 'audit', 'export', '--json');
+    const exported = await aos(folder, 'audit', 'export', '--json');
     const lines = exported.stdout
       .trim()
       .split('\n')
@@ -179,7 +166,7 @@ describe('aos --json on the embedded database', () => {
 
   it('streams worker events as JSON lines, and run and wait exit with the process status', async () => {
     const folder = workspace();
-    const failing = JSON.parse(aos(folder, 'run', 'failing.md', '--detach', '--json').stdout);
+    const failing = JSON.parse((await aos(folder, 'run', 'failing.md', '--detach', '--json')).stdout);
     const worker: ChildProcess = spawn(process.execPath, [cli, 'worker', '--json', '--poll', '50ms'], {
       cwd: folder,
       env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
@@ -190,7 +177,7 @@ describe('aos --json on the embedded database', () => {
       stdout += chunk;
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const waited = aos(folder, 'wait', String(failing.pid), '--timeout', '30s', '--json');
+    const waited = await aos(folder, 'wait', String(failing.pid), '--timeout', '30s', '--json');
     expect(waited.code).toBe(3);
     expect(outputSchema('wait').parse(JSON.parse(waited.stdout))).toMatchObject({
       exitStatus: 3,
@@ -205,37 +192,37 @@ describe('aos --json on the embedded database', () => {
       .map((line) => JSON.parse(line));
     expect(events.some((event) => event.type === 'slice-started' && event.pid === failing.pid)).toBe(true);
     expect(events.every((event) => typeof event.workerId === 'string')).toBe(true);
-    const killed = JSON.parse(aos(folder, 'run', 'listener.md', '--detach', '--json').stdout);
-    expect(aos(folder, 'kill', String(killed.pid), 'KILL').code).toBe(0);
-    expect(aos(folder, 'wait', String(killed.pid)).code).toBe(137);
+    const killed = JSON.parse((await aos(folder, 'run', 'listener.md', '--detach', '--json')).stdout);
+    expect((await aos(folder, 'kill', String(killed.pid), 'KILL')).code).toBe(0);
+    expect((await aos(folder, 'wait', String(killed.pid))).code).toBe(137);
   });
 });
 
 describe('errors: the envelope and the exit codes', () => {
-  it('gives each class its code, with --json as one envelope and without it as a line and a hint', () => {
+  it('gives each class its code, with --json as one envelope and without it as a line and a hint', async () => {
     const folder = workspace();
-    expectEnvelope(aos(folder, 'kill', '424242', '--json'), 'not_found', 404, 3);
-    const done = JSON.parse(aos(folder, 'run', 'quick.md', 'x', '--json').stdout);
-    expectEnvelope(aos(folder, 'kill', String(done.pid), '--json'), 'conflict', 409, 5);
+    expectEnvelope(await aos(folder, 'kill', '424242', '--json'), 'not_found', 404, 3);
+    const done = JSON.parse((await aos(folder, 'run', 'quick.md', 'x', '--json')).stdout);
+    expectEnvelope(await aos(folder, 'kill', String(done.pid), '--json'), 'conflict', 409, 5);
     expectEnvelope(
-      aos(folder, 'ps', '--db', 'postgres://postgres@127.0.0.1:1/nope', '--json'),
+      await aos(folder, 'ps', '--db', 'postgres://postgres@127.0.0.1:1/nope', '--json'),
       'unavailable',
       503,
       6,
     );
-    expectEnvelope(aos(folder, 'bogus', '--json'), 'invalid_input', 400, 2);
-    expectEnvelope(aos(folder, 'ps', '--frobnicate', '--json'), 'invalid_input', 400, 2);
-    const broken = aos(folder, 'run', 'broken.md', '--json');
+    expectEnvelope(await aos(folder, 'bogus', '--json'), 'invalid_input', 400, 2);
+    expectEnvelope(await aos(folder, 'ps', '--frobnicate', '--json'), 'invalid_input', 400, 2);
+    const broken = await aos(folder, 'run', 'broken.md', '--json');
     expectEnvelope(broken, 'invalid_input', 400, 2);
     expect(JSON.parse(broken.stderr).error.message).toMatch(/broken\.md:5: field "limits\.max_steps"/);
-    const listener = JSON.parse(aos(folder, 'run', 'listener.md', '--detach', '--json').stdout);
+    const listener = JSON.parse((await aos(folder, 'run', 'listener.md', '--detach', '--json')).stdout);
     expectEnvelope(
-      aos(folder, 'wait', String(listener.pid), '--timeout', '200ms', '--json'),
+      await aos(folder, 'wait', String(listener.pid), '--timeout', '200ms', '--json'),
       'timeout',
       504,
       7,
     );
-    const plain = aos(folder, 'kill', '424242');
+    const plain = await aos(folder, 'kill', '424242');
     expect(plain.code).toBe(3);
     expect(plain.stdout).toBe('');
     expect(plain.stderr).toBe(
@@ -259,17 +246,17 @@ describe('the embedded database shared by several commands', () => {
     let pid: number | undefined;
     for (let attempt = 0; attempt < 200 && pid === undefined; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const ps = aos(folder, 'ps', '--json');
+      const ps = await aos(folder, 'ps', '--json');
       if (ps.code !== 0) continue;
       const rows = JSON.parse(ps.stdout) as { pid: number; state: string }[];
       pid = rows.find((row) => row.state === 'sleeping' || row.state === 'running')?.pid;
     }
     expect(pid).toBeDefined();
-    expect(aos(folder, 'kill', String(pid), 'KILL').code).toBe(0);
+    expect((await aos(folder, 'kill', String(pid), 'KILL')).code).toBe(0);
     const exitCode = await new Promise((resolve) => runner.once('exit', resolve));
     expect(exitCode).toBe(137);
     expect(JSON.parse(output)).toMatchObject({ pid, exitStatus: 137 });
-    const after = aos(folder, 'ps', '--all', '--json');
+    const after = await aos(folder, 'ps', '--all', '--json');
     expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout)).toHaveLength(1);
   });

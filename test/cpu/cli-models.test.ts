@@ -3,17 +3,14 @@
  * mock servers: the agent's tool calls come from the provider, usage and cost are
  * recorded, --model overrides the agent's model, and a missing key is `unavailable`.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/package-root.js';
 import type { MockServer } from '../../src/testing/index.js';
 import { startMockAnthropic } from '../../src/testing/mock-anthropic-server.js';
 import { startMockOpenAI } from '../../src/testing/mock-openai-server.js';
-
-const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+import { type CliRun, runAos } from '../support/cli.js';
 
 function folderWithAgent(model: string): string {
   const folder = mkdtempSync(join(tmpdir(), 'aos-models-'));
@@ -25,26 +22,8 @@ function folderWithAgent(model: string): string {
 }
 
 /** Runs the CLI asynchronously (the mock server lives in this process and must keep answering). */
-function aos(
-  cwd: string,
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd,
-      env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function aos(cwd: string, env: Record<string, string>, ...args: string[]): Promise<CliRun> {
+  return runAos(cwd, args, env);
 }
 
 const replies = [
@@ -103,14 +82,10 @@ describe('aos run against mock providers over HTTP', () => {
     });
   });
 
-  it('refuses an unknown model prefix as invalid input', () => {
+  it('refuses an unknown model prefix as invalid input', async () => {
     const folder = folderWithAgent('gemini:pro');
-    const run = spawnSync(process.execPath, [cli, 'run', 'asker.md', '--json'], {
-      cwd: folder,
-      encoding: 'utf8',
-      env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
-    });
-    expect(run.status).toBe(2);
+    const run = await aos(folder, {}, 'run', 'asker.md', '--json');
+    expect(run.code).toBe(2);
     expect(JSON.parse(run.stderr).error.message).toMatch(
       /asker\.md:3: field "model": unknown model "gemini:pro"/,
     );

@@ -140,8 +140,9 @@ describe.skipIf(!hasServer)('crash tests on the server', () => {
       else expect(row.status === 'unknown-outcome' && row.runs <= 1).toBe(true);
     }
 
-    // Each process the dead worker held was taken over within lease + 1 s. The allowance
-    // covers the new worker's poll interval (100 ms) and one scripted turn (150 ms).
+    // Each process the dead worker held was taken over once its lease ran out, not by some
+    // slower path (the reaper, a restart). The bound is a liveness check with room for a
+    // loaded CI machine; the takeover latency itself is measured in bench/, not here.
     for (const takeover of takeovers) {
       const next = await kernel.db.query<{ started_at: Date }>(
         'select min(started_at) as started_at from aos.steps where pid = $1 and generation > $2',
@@ -149,7 +150,7 @@ describe.skipIf(!hasServer)('crash tests on the server', () => {
       );
       const resumedAt = next.rows[0]!.started_at;
       if (resumedAt === null) continue; // it had already finished its last step
-      expect(resumedAt.getTime() - takeover.killedAt.getTime()).toBeLessThan(leaseMs + 1000 + 400);
+      expect(resumedAt.getTime() - takeover.killedAt.getTime()).toBeLessThan(leaseMs + 5000);
     }
   }, 120_000);
 
