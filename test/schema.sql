@@ -62,6 +62,10 @@ table aos.migrations
   name text not null
   applied_at timestamp with time zone not null default now()
 
+table aos.namespaces
+  name text not null
+  created_at timestamp with time zone not null default now()
+
 table aos.owner_budgets
   owner text not null
   max_tokens bigint
@@ -146,6 +150,7 @@ CREATE UNIQUE INDEX devices_pkey ON aos.devices (name);
 CREATE UNIQUE INDEX mailbox_pkey ON aos.mailbox (id);
 CREATE INDEX mailbox_unread ON aos.mailbox (pid, id) WHERE (received_at IS NULL);
 CREATE UNIQUE INDEX migrations_pkey ON aos.migrations (id);
+CREATE UNIQUE INDEX namespaces_pkey ON aos.namespaces (name);
 CREATE UNIQUE INDEX owner_budgets_pkey ON aos.owner_budgets (owner);
 CREATE INDEX processes_owner ON aos.processes (owner);
 CREATE INDEX processes_parent ON aos.processes (ppid);
