@@ -10,6 +10,10 @@ import { AosError, toAosError } from './errors.js';
 import { processTools } from './io/builtin/process-tools.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
+import type { AgentDefinition } from './process/agent-definition.js';
+import type { Program } from './process/program.js';
+import { ProgramCatalog } from './process/programs.js';
+import { registerFile, registerProgram } from './process/registration.js';
 import { Worker, type WorkerOptions } from './process/worker.js';
 import type { Db } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
@@ -28,6 +32,11 @@ export interface KernelOptions {
   migrate?: boolean;
   /** The folder for local files (audit key and checkpoints); default AOS_HOME, else ./.aos. */
   home?: string;
+  /**
+   * Programs to register at start: Program objects (only this kernel's workers can run
+   * them) or module paths (any worker imports them).
+   */
+  programs?: (Program | string)[];
 }
 
 /** Input and output types of a syscall, by name. */
@@ -40,6 +49,10 @@ export interface Kernel {
   readonly home: string;
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
+  /** The programs this kernel knows, and the loader of program modules. */
+  readonly programs: ProgramCatalog;
+  /** Registers an agent file (with the agents it lists) or a program module; returns its definition. */
+  register(path: string): Promise<AgentDefinition>;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
   call<Name extends SyscallName>(
     name: Name,
@@ -63,6 +76,13 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   if (options.migrate ?? true) await migrate(db);
   const tools = new ToolRegistry([...processTools, ...(options.tools ?? [])]);
   const models = options.models ?? createModelResolver();
+  const programs = new ProgramCatalog(
+    (options.programs ?? []).filter((program): program is Program => typeof program !== 'string'),
+  );
+  const registrar = { db, programs, tools };
+  for (const program of programs.localPrograms) await registerProgram(registrar, program, null);
+  for (const path of options.programs ?? [])
+    if (typeof path === 'string') await registerFile(registrar, path);
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let stopListening: (() => Promise<void>)[] = [];
@@ -96,6 +116,8 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     home: embeddedHome(options.home),
     tools,
     models,
+    programs,
+    register: (path) => registerFile(registrar, path),
     async call(name, input, caller = localUser) {
       const syscall = syscalls[name];
       if (syscall === undefined) {
@@ -128,7 +150,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     },
     createWorker(workerOptions) {
       return new Worker(
-        { db, tools, models, onPoke: kernel.onPoke, poke: kernel.poke, home: kernel.home },
+        { db, tools, models, programs, onPoke: kernel.onPoke, poke: kernel.poke, home: kernel.home },
         workerOptions,
       );
     },
