@@ -17,6 +17,12 @@ import { embeddedHome } from './storage/open-database.js';
 import { type Caller, grants, localUser } from './syscalls/syscall.js';
 import { type SyscallName, type Syscalls, syscalls } from './syscalls/table.js';
 import { appendAudit } from './trust/audit.js';
+import {
+  createOtlpExporter,
+  type OtlpExporter,
+  type OtlpOptions,
+  otlpOptionsFromEnv,
+} from './trust/otlp-export.js';
 
 export interface KernelOptions {
   db: Db;
@@ -28,6 +34,8 @@ export interface KernelOptions {
   migrate?: boolean;
   /** The folder for local files (audit key and checkpoints); default AOS_HOME, else ./.aos. */
   home?: string;
+  /** Where to export processes' traces over OTLP; default from the OTEL_* variables (none when unset); false: nowhere. */
+  otlp?: OtlpOptions | false;
 }
 
 /** Input and output types of a syscall, by name. */
@@ -40,6 +48,8 @@ export interface Kernel {
   readonly home: string;
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
+  /** The OTLP trace exporter, when an endpoint is configured; workers export each process that exits. */
+  readonly otlp: OtlpExporter | undefined;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
   call<Name extends SyscallName>(
     name: Name,
@@ -53,7 +63,7 @@ export interface Kernel {
   onPoke(listener: () => void): () => void;
   /** Resolves after the next poke or notification, or after `ms`. */
   waitForChange(ms: number): Promise<void>;
-  /** Closes the database. Stop workers first. */
+  /** Finishes trace exports under way, then closes the database. Stop workers first. */
   close(): Promise<void>;
 }
 
@@ -63,6 +73,8 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   if (options.migrate ?? true) await migrate(db);
   const tools = new ToolRegistry([...processTools, ...(options.tools ?? [])]);
   const models = options.models ?? createModelResolver();
+  const otlpOptions = options.otlp === false ? undefined : (options.otlp ?? otlpOptionsFromEnv());
+  const otlp = otlpOptions === undefined ? undefined : createOtlpExporter(db, otlpOptions);
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let stopListening: (() => Promise<void>)[] = [];
@@ -96,6 +108,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     home: embeddedHome(options.home),
     tools,
     models,
+    otlp,
     async call(name, input, caller = localUser) {
       const syscall = syscalls[name];
       if (syscall === undefined) {
@@ -128,7 +141,15 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     },
     createWorker(workerOptions) {
       return new Worker(
-        { db, tools, models, onPoke: kernel.onPoke, poke: kernel.poke, home: kernel.home },
+        {
+          db,
+          tools,
+          models,
+          onPoke: kernel.onPoke,
+          poke: kernel.poke,
+          home: kernel.home,
+          ...(otlp === undefined ? {} : { exportTrace: (pid: number) => otlp.exportProcess(pid) }),
+        },
         workerOptions,
       );
     },
@@ -151,8 +172,12 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       });
     },
     async close() {
-      for (const stop of stopListening) await stop();
-      await db.close();
+      try {
+        await otlp?.shutdown();
+      } finally {
+        for (const stop of stopListening) await stop();
+        await db.close();
+      }
     },
   };
   return kernel;

@@ -53,6 +53,8 @@ export interface WorkerHost {
   poke(): void;
   /** The folder for local files (audit key and checkpoints). */
   home: string;
+  /** Exports the trace of a process that exited (OTLP), when configured. */
+  exportTrace?: (pid: number) => Promise<unknown>;
 }
 
 interface ActiveSlice {
@@ -222,6 +224,13 @@ export class Worker {
           },
         });
         this.emit({ type: 'slice-ended', pid: row.pid, outcome, workerId: this.id });
+        if (outcome === 'exited' && this.host.exportTrace !== undefined) {
+          // Fire and forget: a collector that is down never fails a process or a worker.
+          this.host.exportTrace(row.pid).catch((error: unknown) => {
+            const message = `trace export failed: ${toAosError(error).message}`;
+            this.emit({ type: 'error', pid: row.pid, message, workerId: this.id });
+          });
+        }
       } catch (error) {
         // The lease runs out and another worker (or this one) retries the process.
         this.emit({ type: 'error', pid: row.pid, message: toAosError(error).message, workerId: this.id });
