@@ -4,14 +4,21 @@
  * that asked for them, journal times, GenAI attributes, links between parent and child),
  * ids are deterministic, and a collector that is down fails neither process nor worker.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { commands } from '../src/cli/commands.js';
 import type { AosError } from '../src/errors.js';
+import { packageRoot } from '../src/package-root.js';
 import type { WorkerEvent } from '../src/process/worker.js';
 import { databaseIdentity } from '../src/storage/database-identity.js';
 import { type MockOtlpCollector, startMockOtlpCollector } from '../src/testing/index.js';
 import { otlpOptionsFromEnv, spanIdOf, traceIdOf } from '../src/trust/otlp-export.js';
 import type { Span } from '../src/trust/trace.js';
+import { cliPath, runAos } from './support/cli.js';
 import { testDatabases } from './support/databases.js';
 import { eventually, type TestKernel, testKernels } from './support/kernel.js';
 
@@ -310,5 +317,81 @@ describe('OTLP configuration and ids', () => {
     expect(spanIdOf(a, 7)).toMatch(/^[0-9a-f]{16}$/);
     expect(spanIdOf(a, 7, 1)).not.toBe(spanIdOf(a, 7));
     expect(spanIdOf(a, 7, 1)).not.toBe(spanIdOf(a, 7, 2));
+  });
+});
+
+describe('aos with OTEL_EXPORTER_OTLP_ENDPOINT (the compiled CLI, embedded database)', () => {
+  beforeAll(() => {
+    if (!existsSync(cliPath)) execFileSync('npx', ['tsc', '-p', packageRoot()], { stdio: 'inherit' });
+  });
+
+  it('aos run exports the process as it exits; aos trace --otlp sends it again and says how many spans', async () => {
+    const collector = await startMockOtlpCollector();
+    try {
+      const folder = mkdtempSync(join(tmpdir(), 'aos-otlp-'));
+      writeFileSync(
+        join(folder, 'napper.yaml'),
+        'turns:\n  - tool_calls: [{ name: sleep, arguments: { duration: 1 } }]\n  - finish: "rested {{input}}"\n',
+      );
+      writeFileSync(
+        join(folder, 'napper.md'),
+        '---\nname: napper\nmodel: scripted:./napper.yaml\ntools: [sleep, finish]\n---\nYou nap.\n',
+      );
+      const env = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20t0ken',
+        OTEL_SERVICE_NAME: 'my-agents',
+      };
+      const run = await runAos(folder, ['run', 'napper.md', 'Ada', '--json'], env);
+      expect(run.code, run.stderr).toBe(0);
+      const { pid } = JSON.parse(run.stdout) as { pid: number };
+      // The run's own worker exported the trace before the command exited.
+      const exported = collector.spans();
+      expect(exported.length).toBeGreaterThanOrEqual(5);
+      const root = exported.find((span) => span.parentSpanId === '')!;
+      expect(root).toMatchObject({ name: 'invoke_agent napper', resource: { 'service.name': 'my-agents' } });
+      expect(root.attributes).toMatchObject({ 'aos.process.pid': pid, 'aos.process.exit_status': 0 });
+      expect(collector.requests[0]!.headers.authorization).toBe('Bearer t0ken');
+
+      const text = await runAos(folder, ['trace', String(pid), '--otlp'], env);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toContain(
+        `sent ${exported.length} spans to ${collector.tracesUrl} (trace ${root.traceId})`,
+      );
+      const json = await runAos(folder, ['trace', String(pid), '--otlp', '--json'], env);
+      expect(json.code, json.stderr).toBe(0);
+      const output = commands
+        .find((command) => command.name === 'trace')!
+        .output.parse(JSON.parse(json.stdout));
+      expect(output).toMatchObject({
+        pid,
+        exported: { traceId: root.traceId, spans: exported.length, endpoint: collector.tracesUrl },
+      });
+      expect(collector.spans()).toHaveLength(exported.length * 3);
+
+      const unset = await runAos(folder, ['trace', String(pid), '--otlp', '--json']);
+      expect(unset.code).toBe(6);
+      expect(unset.stdout).toBe('');
+      expect(JSON.parse(unset.stderr)).toMatchObject({
+        error: {
+          code: 'unavailable',
+          status: 503,
+          message: 'no OTLP endpoint is set',
+          hint: expect.any(String),
+        },
+      });
+      const dead = await runAos(folder, ['trace', String(pid), '--otlp'], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await deadPort()}`,
+        OTEL_EXPORTER_OTLP_TIMEOUT: '300',
+      });
+      expect(dead.code).toBe(6);
+      expect(dead.stdout).toBe('');
+      expect(dead.stderr).toMatch(
+        /^aos: unavailable: the OTLP collector at http:\/\/127\.0\.0\.1:\d+\/v1\/traces did not take/,
+      );
+      expect(dead.stderr).toContain('hint:');
+    } finally {
+      await collector.close();
+    }
   });
 });
