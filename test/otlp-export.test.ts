@@ -49,6 +49,24 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
+/** Runs an agent that finishes at once; returns its pid. */
+async function runQuick(test: TestKernel): Promise<number> {
+  const file = test.agent('quick', 'tools: [finish]', 'turns:\n  - finish: ok\n');
+  const { pid } = await test.kernel.call('spawn', { agent: file, input: 'x' });
+  await test.kernel.call('wait', { pid, timeout: '20s' });
+  return pid;
+}
+
+/** The error of `aos trace PID --otlp` (fails the test when there is none). */
+async function exportError(test: TestKernel, pid: number): Promise<AosError> {
+  const outcome = await test.kernel.call('trace', { pid, otlp: true }).then(
+    () => undefined,
+    (caught: unknown) => caught as AosError,
+  );
+  if (outcome === undefined) throw new Error(`trace --otlp of ${pid} succeeded`);
+  return outcome;
+}
+
 async function stepCount(test: TestKernel, pid: number): Promise<number> {
   return flatten((await test.kernel.call('trace', { pid })).spans as Span[]).length;
 }
@@ -237,9 +255,7 @@ describe.each(testDatabases)('OTLP export on $name', (database) => {
     // The worker still runs processes.
     const next = await test.kernel.call('spawn', { agent: file, input: 'y' });
     expect((await test.kernel.call('wait', { pid: next.pid, timeout: '20s' })).exitStatus).toBe(0);
-    const error = (await test.kernel
-      .call('trace', { pid, otlp: true })
-      .catch((caught: unknown) => caught)) as AosError;
+    const error = await exportError(test, pid);
     expect(error.code).toBe('unavailable');
     expect(error.message).toContain(url);
     expect(error.hint).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT/);
@@ -249,12 +265,7 @@ describe.each(testDatabases)('OTLP export on $name', (database) => {
     const refusing = await startMockOtlpCollector({ status: 400 });
     try {
       const test = await start({ kernel: { otlp: { url: refusing.tracesUrl } } });
-      const file = test.agent('quick', 'tools: [finish]', 'turns:\n  - finish: ok\n');
-      const { pid } = await test.kernel.call('spawn', { agent: file, input: 'x' });
-      await test.kernel.call('wait', { pid, timeout: '20s' });
-      const refused = (await test.kernel
-        .call('trace', { pid, otlp: true })
-        .catch((caught: unknown) => caught)) as AosError;
+      const refused = await exportError(test, await runQuick(test));
       expect(refused.code).toBe('unavailable');
       expect(refused.message).toMatch(/did not take the trace/);
     } finally {
@@ -265,17 +276,10 @@ describe.each(testDatabases)('OTLP export on $name', (database) => {
   it('is unavailable with a hint when no endpoint is set', async () => {
     const test = await start({ kernel: { otlp: false } });
     expect(test.kernel.otlp).toBeUndefined();
-    const file = test.agent('quick', 'tools: [finish]', 'turns:\n  - finish: ok\n');
-    const { pid } = await test.kernel.call('spawn', { agent: file, input: 'x' });
-    await test.kernel.call('wait', { pid, timeout: '20s' });
-    const error = (await test.kernel
-      .call('trace', { pid, otlp: true })
-      .catch((caught: unknown) => caught)) as AosError;
+    const error = await exportError(test, await runQuick(test));
     expect(error).toMatchObject({ code: 'unavailable', message: 'no OTLP endpoint is set' });
     expect(error.hint).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT/);
-    const unknown = (await test.kernel
-      .call('trace', { pid: 4242, otlp: true })
-      .catch((caught: unknown) => caught)) as AosError;
+    const unknown = await exportError(test, 4242);
     expect(unknown.code).toBe('not_found');
   });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands.js';
 import { packageRoot } from '../../src/package-root.js';
+import { loadMigrations } from '../../src/storage/migrate.js';
 import { type CliRun, cliPath as cli, runAos } from '../support/cli.js';
 
 beforeAll(() => {
@@ -116,7 +117,7 @@ describe('aos --json on the embedded database', () => {
     expect(init.code).toBe(0);
     expect(outputSchema('init').parse(JSON.parse(init.stdout))).toMatchObject({
       kind: 'pglite',
-      applied: [1, 2, 3],
+      applied: loadMigrations().map((migration) => migration.id),
     });
     const run = await aos(folder, 'run', 'quick.md', 'Ada', '--json');
     expect(run.code).toBe(0);
