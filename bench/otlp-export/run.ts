@@ -3,13 +3,15 @@
  * One process whose scripted CPU asks for N no-op tool calls in one turn (N + 3 steps),
  * run to its exit; then its trace is exported on demand to a mock collector on
  * loopback, several times: time from the call to the collector's answer (journal read,
- * spans built with the SDK, JSON encoded and sent), spans per second, bytes per span.
+ * spans built with the SDK, JSON encoded and sent), spans per second, bytes per span,
+ * and the longest the export blocked the event loop (what a worker's heartbeats wait).
  *
  *   npm run bench:otlp-export      (AOS_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { z } from 'zod';
 import { defineTool, textResult } from '../../src/io/tool.js';
@@ -69,13 +71,18 @@ async function main(): Promise<void> {
       const { pid } = await kernel.call('spawn', { agent: join(folder, `${agent}.md`) });
       await kernel.call('wait', { pid, timeout: '10m' });
       const times: number[] = [];
+      const blocked: number[] = [];
       let spans = 0;
       let bytes = 0;
       for (let round = 0; round < repeats; round++) {
         const requestsBefore = collector.requests.length;
+        const delay = monitorEventLoopDelay({ resolution: 5 });
+        delay.enable();
         const started = process.hrtime.bigint();
         const exported = await exporter.exportProcess(pid);
         times.push(Number(process.hrtime.bigint() - started) / 1e6);
+        delay.disable();
+        blocked.push(delay.max / 1e6);
         spans = exported.spans;
         bytes = collector.requests
           .slice(requestsBefore)
@@ -88,6 +95,7 @@ async function main(): Promise<void> {
         msPerExport: Number(ms.toFixed(1)),
         spansPerSecond: Math.round(spans / (ms / 1000)),
         bytesPerSpan: Math.round(bytes / spans),
+        longestEventLoopBlockMs: Number(median(blocked).toFixed(1)),
       });
     }
     const result = {

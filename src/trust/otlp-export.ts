@@ -172,6 +172,14 @@ export function createOtlpExporter(db: Queryable, options: OtlpOptions): OtlpExp
     return setup;
   };
 
+  // One trace is built at a time (the ids and the collector serve one build); sends overlap.
+  let building: Promise<unknown> = Promise.resolve();
+  const build = (identity: string, tracer: Tracer, row: ProcessRow, journal: JournalStep[]) => {
+    const built = building.then(() => buildTrace(tracer, ids, collector, identity, row, journal));
+    building = built.catch(() => undefined);
+    return built;
+  };
+
   const send = (spans: ReadableSpan[]) =>
     new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
 
@@ -180,7 +188,7 @@ export function createOtlpExporter(db: Queryable, options: OtlpOptions): OtlpExp
     const { identity, tracer } = await start();
     const row = await getProcessRow(db, pid);
     const journal = await loadJournal(db, pid);
-    const spans = buildTrace(tracer, ids, collector, identity, row, journal);
+    const spans = await build(identity, tracer, row, journal);
     for (let index = 0; index < spans.length; index += batchSize) {
       const result = await send(spans.slice(index, index + batchSize));
       if (result.code !== ExportResultCode.SUCCESS) {
@@ -217,21 +225,24 @@ export function createOtlpExporter(db: Queryable, options: OtlpOptions): OtlpExp
   };
 }
 
+/** Spans built between two yields to the event loop, so a long trace does not hold up heartbeats. */
+const spansPerTurn = 200;
+
 /** Builds and ends the spans of one process; returns them in the order they ended. */
-function buildTrace(
+async function buildTrace(
   tracer: Tracer,
   ids: JournalIds,
   collector: TraceCollector,
   identity: string,
   row: ProcessRow,
   journal: JournalStep[],
-): ReadableSpan[] {
+): Promise<ReadableSpan[]> {
   const processTrace = traceFromJournal(row, journal);
   const ended: ReadableSpan[] = [];
   collector.target = ended;
   try {
     const steps = flatten(processTrace.spans);
-    const lastEnd = Math.max(0, ...steps.map((span) => startOf(span) + (span.durationMs ?? 0)));
+    const lastEnd = steps.reduce((latest, span) => Math.max(latest, endOf(span)), 0);
     const root = startSpan(tracer, ids, ROOT_CONTEXT, {
       traceId: traceIdOf(identity, row.pid),
       spanId: spanIdOf(identity, row.pid),
@@ -243,34 +254,41 @@ function buildTrace(
         row.ppid === null ? [] : [processLink(identity, row.ppid, { 'aos.link.type': 'parent_process' })],
     });
     const rootContext = trace.setSpan(ROOT_CONTEXT, root);
-    const walk = (spans: Span[], parent: Context) => {
-      for (const step of spans) {
-        const child = step.attributes['aos.process.child_pid'];
-        const span = startSpan(tracer, ids, parent, {
-          spanId: spanIdOf(identity, row.pid, step.seq),
-          name: step.name,
-          kind: step.kind === 'model' ? SpanKind.CLIENT : SpanKind.INTERNAL,
-          startTime: new Date(startOf(step)),
-          attributes: {
-            ...step.attributes,
-            'aos.step.kind': step.kind,
-            'aos.step.status': step.status,
-            ...(step.durationMs === null ? { 'aos.step.unfinished': true } : {}),
-            ...(failedStatuses.has(step.status) ? { 'error.type': step.status } : {}),
-          },
-          links:
-            typeof child === 'number'
-              ? [processLink(identity, child, { 'aos.link.type': 'child_process' })]
-              : [],
-        });
-        if (failedStatuses.has(step.status)) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: step.output || step.status });
-        }
-        walk(step.children, trace.setSpan(ROOT_CONTEXT, span));
-        span.end(new Date(startOf(step) + (step.durationMs ?? 0)));
+    let built = 0;
+    const stepSpan = (step: Span, parent: Context) => {
+      const child = step.attributes['aos.process.child_pid'];
+      const span = startSpan(tracer, ids, parent, {
+        spanId: spanIdOf(identity, row.pid, step.seq),
+        name: step.name,
+        kind: step.kind === 'model' ? SpanKind.CLIENT : SpanKind.INTERNAL,
+        startTime: new Date(startOf(step)),
+        attributes: {
+          ...step.attributes,
+          'aos.step.kind': step.kind,
+          'aos.step.status': step.status,
+          ...(step.durationMs === null ? { 'aos.step.unfinished': true } : {}),
+          ...(failedStatuses.has(step.status) ? { 'error.type': step.status } : {}),
+        },
+        links:
+          typeof child === 'number'
+            ? [processLink(identity, child, { 'aos.link.type': 'child_process' })]
+            : [],
+      });
+      if (failedStatuses.has(step.status)) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: step.output || step.status });
       }
+      built += 1;
+      return span;
     };
-    walk(processTrace.spans, rootContext);
+    // Depth first, in journal order; a parent may end before its children (spans carry their times).
+    const stack = processTrace.spans.map((step) => ({ step, parent: rootContext })).reverse();
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      const span = stepSpan(next.step, next.parent);
+      span.end(new Date(endOf(next.step)));
+      const context = trace.setSpan(ROOT_CONTEXT, span);
+      for (const step of [...next.step.children].reverse()) stack.push({ step, parent: context });
+      if (built % spansPerTurn === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
     if (row.exit_status !== null && row.exit_status !== 0) {
       root.setAttribute('error.type', row.error?.code ?? '_OTHER');
       root.setStatus({
@@ -350,4 +368,8 @@ function flatten(spans: Span[]): Span[] {
 
 function startOf(span: Span): number {
   return Date.parse(span.startedAt);
+}
+
+function endOf(span: Span): number {
+  return startOf(span) + (span.durationMs ?? 0);
 }
