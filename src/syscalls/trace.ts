@@ -23,7 +23,7 @@ const spanSchema: z.ZodType = z.lazy(() =>
 export const traceSyscall = defineSyscall({
   name: 'trace',
   summary:
-    "Show a process's steps as a tree of spans: model calls with their tool calls, tokens, cost, latency",
+    "Show a process's steps as a tree of spans: model calls with their tool calls, tokens, cost, latency; --otlp also sends it to an OpenTelemetry collector",
   input: z
     .object({
       pid: pidSchema.describe('the process'),
