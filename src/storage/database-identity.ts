@@ -1,4 +1,4 @@
-/** The identity of an aos database: the random id migration 0005 made once (aos.identity). */
+/** The identity of an aos database: the random id migration 0008 made once (aos.identity). */
 import type { Queryable } from './db.js';
 
 /** The database's id, a UUID that never changes for this database. */
