@@ -45,6 +45,20 @@ export {
   parseAgentFile,
 } from './process/agent-definition.js';
 export type { Process, ProcessState } from './process/process-table.js';
+export {
+  type ChildOutcome,
+  type Decision,
+  type DeliveredSignal,
+  defineProgram,
+  isProgram,
+  type Program,
+  type ProgramContext,
+  type ProgramFunction,
+  type ProgramModelRequest,
+  type ProgramOptions,
+  type Received,
+  type ToolResult,
+} from './process/program.js';
 export { type SignalName, signalNames, signalNumbers } from './process/signals.js';
 export { Worker, type WorkerEvent, type WorkerOptions } from './process/worker.js';
 export { databaseIdentity } from './storage/database-identity.js';

@@ -10,6 +10,10 @@ import { AosError, toAosError } from './errors.js';
 import { processTools } from './io/builtin/process-tools.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
+import type { AgentDefinition } from './process/agent-definition.js';
+import type { Program } from './process/program.js';
+import { ProgramCatalog } from './process/programs.js';
+import { registerFile, registerProgram } from './process/registration.js';
 import { Worker, type WorkerOptions } from './process/worker.js';
 import type { Db } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
@@ -34,6 +38,11 @@ export interface KernelOptions {
   migrate?: boolean;
   /** The folder for local files (audit key and checkpoints); default AOS_HOME, else ./.aos. */
   home?: string;
+  /**
+   * Programs to register at start: Program objects (only this kernel's workers can run
+   * them) or module paths (any worker imports them).
+   */
+  programs?: (Program | string)[];
   /** Where to export processes' traces over OTLP; default from the OTEL_* variables (none when unset); false: nowhere. */
   otlp?: OtlpOptions | false;
 }
@@ -48,6 +57,10 @@ export interface Kernel {
   readonly home: string;
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
+  /** The programs this kernel knows, and the loader of program modules. */
+  readonly programs: ProgramCatalog;
+  /** Registers an agent file (with the agents it lists) or a program module; returns its definition. */
+  register(path: string): Promise<AgentDefinition>;
   /** The OTLP trace exporter, when an endpoint is configured; workers export each process that exits. */
   readonly otlp: OtlpExporter | undefined;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
@@ -73,6 +86,13 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   if (options.migrate ?? true) await migrate(db);
   const tools = new ToolRegistry([...processTools, ...(options.tools ?? [])]);
   const models = options.models ?? createModelResolver();
+  const programs = new ProgramCatalog(
+    (options.programs ?? []).filter((program): program is Program => typeof program !== 'string'),
+  );
+  const registrar = { db, programs, tools };
+  for (const program of programs.localPrograms) await registerProgram(registrar, program, null);
+  for (const path of options.programs ?? [])
+    if (typeof path === 'string') await registerFile(registrar, path);
   const otlpOptions = options.otlp === false ? undefined : (options.otlp ?? otlpOptionsFromEnv());
   const otlp = otlpOptions === undefined ? undefined : createOtlpExporter(db, otlpOptions);
   const events = new EventEmitter();
@@ -108,6 +128,8 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     home: embeddedHome(options.home),
     tools,
     models,
+    programs,
+    register: (path) => registerFile(registrar, path),
     otlp,
     async call(name, input, caller = localUser) {
       const syscall = syscalls[name];
@@ -145,6 +167,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
           db,
           tools,
           models,
+          programs,
           onPoke: kernel.onPoke,
           poke: kernel.poke,
           home: kernel.home,

@@ -1,5 +1,6 @@
 /** Every aos command, in the order `aos --help` lists them. */
 import type { CliCommand } from './command.js';
+import { approvalsCommand, approveCommand, denyCommand } from './commands/approval-commands.js';
 import {
   auditCheckpointCommand,
   auditExportCommand,
@@ -26,6 +27,9 @@ export const commands: CliCommand[] = [
   killCommand,
   waitCommand,
   sendCommand,
+  approvalsCommand,
+  approveCommand,
+  denyCommand,
   traceCommand,
   workerCommand,
   topCommand,

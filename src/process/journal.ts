@@ -15,7 +15,7 @@ export interface Lease {
   leaseMs: number;
 }
 
-export type StepKind = 'spawn' | 'model' | 'tool' | 'signal' | 'notice' | 'exit';
+export type StepKind = 'spawn' | 'model' | 'tool' | 'step' | 'signal' | 'notice' | 'exit';
 export type StepStatus = 'started' | 'done' | 'failed' | 'unknown-outcome' | 'cancelled';
 
 /** One step to write. `countsAsStep` adds to the process's step usage (model and tool steps do). */
@@ -36,6 +36,11 @@ export interface StepRecord {
   audit?: { kind: string; data: unknown };
   /** When the work of a step journaled once it is done began (model calls, idempotent tools); default now. */
   startedAt?: Date;
+  /**
+   * The operation's position in its program (1 for the first), for operations; for a
+   * signal, the operation at whose start it was delivered. Replay matches on it.
+   */
+  op?: number;
 }
 
 /** What the database says after a write. */
@@ -58,6 +63,10 @@ export interface JournalStep {
   generation: number;
   startedAt: string;
   finishedAt: string | null;
+  /** Position in the program (operations), or the operation a signal was delivered before. */
+  op: number | null;
+  /** The order it finished in: its own seq, or a later one when it was journaled as started first. */
+  finishedSeq: number;
 }
 
 interface WriteRow {
@@ -68,7 +77,7 @@ interface WriteRow {
 /** Appends a step, fenced by the lease; throws LeaseLostError when the lease is gone. */
 export async function appendStep(db: Queryable, lease: Lease, step: StepRecord): Promise<StepWritten> {
   const result = await db.query<WriteRow>(
-    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)',
+    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)',
     [
       lease.pid,
       lease.generation,
@@ -89,13 +98,14 @@ export async function appendStep(db: Queryable, lease: Lease, step: StepRecord):
       step.audit?.kind ?? null,
       step.audit === undefined ? null : canonicalJson(step.audit.data),
       step.startedAt ?? null,
+      step.op ?? null,
     ],
   );
   const row = result.rows[0]!;
   return { seq: row.seq, pendingSignals: row.pending_signals };
 }
 
-/** Completes a step journaled as `started`, fenced by the lease. */
+/** Completes a step journaled as `started`, fenced by the lease; the seq returned is that of its finish. */
 export async function finishStep(
   db: Queryable,
   lease: Lease,
@@ -103,7 +113,7 @@ export async function finishStep(
   step: Pick<StepRecord, 'status' | 'output' | 'messages' | 'usage' | 'countsAsStep' | 'audit'>,
 ): Promise<StepWritten> {
   const result = await db.query<WriteRow>(
-    'select * from aos.finish_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+    'select * from aos.finish_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
     [
       lease.pid,
       lease.generation,
@@ -115,6 +125,8 @@ export async function finishStep(
       json(step.usage),
       step.countsAsStep ? 1 : 0,
       tokensOf(step.usage),
+      step.audit?.kind ?? null,
+      step.audit === undefined ? null : canonicalJson(step.audit.data),
     ],
   );
   const row = result.rows[0]!;
@@ -134,6 +146,8 @@ interface StepRow {
   generation: number;
   started_at: Date;
   finished_at: Date | null;
+  op: number | null;
+  finished_seq: number | null;
 }
 
 /** The journal of a process in order: all of it, or the steps after `afterSeq`. */
@@ -155,6 +169,8 @@ export async function loadJournal(db: Queryable, pid: number, afterSeq = 0): Pro
     generation: row.generation,
     startedAt: new Date(row.started_at).toISOString(),
     finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
+    op: row.op,
+    finishedSeq: row.finished_seq ?? row.seq,
   }));
 }
 

@@ -29,6 +29,7 @@ export interface ProcessRow {
   model: string | null;
   device: string | null;
   next_seq: number;
+  wake_seq: number;
   pending_signals: string[];
   term_deadline_step: number | null;
   term_deadline_at: Date | null;

@@ -1,4 +1,5 @@
 /** The syscall table: every kernel operation, by name. */
+import { approvalsSyscall, approveSyscall, denySyscall } from './approvals.js';
 import { auditCheckpointSyscall, auditShowSyscall, auditVerifySyscall } from './audit.js';
 import { budgetSyscall, cpuSetSyscall, cpuSyscall } from './cpu.js';
 import { killSyscall } from './kill.js';
@@ -14,6 +15,9 @@ export const syscalls = {
   kill: killSyscall,
   wait: waitSyscall,
   send: sendSyscall,
+  approvals: approvalsSyscall,
+  approve: approveSyscall,
+  deny: denySyscall,
   cpu: cpuSyscall,
   'cpu set': cpuSetSyscall,
   budget: budgetSyscall,

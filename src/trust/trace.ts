@@ -78,7 +78,8 @@ function spanOf(step: JournalStep, modelOverride: string | null): Span {
     attributes['gen_ai.operation.name'] = 'execute_tool';
     attributes['gen_ai.tool.name'] = step.name ?? '';
     attributes['gen_ai.tool.call.id'] = step.callId ?? '';
-    const child = (step.output as { pid?: unknown } | null)?.pid;
+    // A tool step's output is { content, isError, output }: the last is the tool's structured result.
+    const child = (step.output as { output?: { pid?: unknown } } | null)?.output?.pid;
     if (step.name === 'spawn' && typeof child === 'number') attributes['aos.process.child_pid'] = child;
   }
   return {
@@ -95,9 +96,19 @@ function spanOf(step: JournalStep, modelOverride: string | null): Span {
     durationMs: finished === null ? null : finished - started,
     generation: step.generation,
     attributes,
-    output: shorten(step.messages.map((message) => message.content).join(' ')),
+    output: shorten(outputText(step)),
     children: [],
   };
+}
+
+/** What a step produced, as text: a model's answer, a tool's result, a step's value or error. */
+function outputText(step: JournalStep): string {
+  const output = step.output as { content?: unknown; value?: unknown; error?: { message?: string } } | null;
+  if (output === null || typeof output !== 'object') return output === null ? '' : String(output);
+  if (typeof output.content === 'string') return output.content;
+  if (output.error?.message !== undefined) return `error: ${output.error.message}`;
+  if ('value' in output) return JSON.stringify(output.value) ?? '';
+  return '';
 }
 
 function shorten(text: string): string {

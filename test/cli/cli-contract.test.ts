@@ -17,6 +17,9 @@ beforeAll(() => {
   if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', packageRoot()], { stdio: 'inherit' });
 });
 
+/** Each test runs dozens of CLI processes; on a loaded 2-core machine that takes minutes. */
+const cliTimeout = 240_000;
+
 function aos(cwd: string, ...args: string[]): Promise<CliRun> {
   return runAos(cwd, args);
 }
@@ -78,187 +81,210 @@ function expectEnvelope(run: CliRun, code: string, status: number, exit: number)
 }
 
 describe('aos --desc', () => {
-  it('describes every command as JSON, with flags, schemas, errors and examples', async () => {
-    const folder = workspace();
-    const all = await aos(folder, '--desc', '--json');
-    expect(all.code).toBe(0);
-    const description = JSON.parse(all.stdout);
-    const names = description.commands.map((command: { name: string }) => command.name);
-    for (const name of ['run', 'ps', 'kill', 'wait', 'send', 'worker', 'init', 'doctor'])
-      expect(names).toContain(name);
-    expect(names).toEqual(commands.map((command) => command.name));
-    for (const command of description.commands) {
-      expect(command).toMatchObject({
-        name: expect.any(String),
-        summary: expect.any(String),
-        usage: expect.any(String),
-      });
-      expect(command.input.type).toBe('object');
-      expect(command.output).toBeTypeOf('object');
-      expect(command.errors).toContainEqual({ code: 'internal', status: 500, exit: 1 });
-      expect(command.examples.length).toBeGreaterThan(0);
-      const one = await aos(folder, ...command.name.split(' '), '--desc');
-      expect(one.code).toBe(0);
-      expect(JSON.parse(one.stdout)).toEqual(command);
-    }
-    expect(description.commands.find((command: { name: string }) => command.name === 'kill').flags).toEqual(
-      {},
-    );
-    expect(
-      description.commands.find((command: { name: string }) => command.name === 'worker').flags.concurrency,
-    ).toBe('--concurrency');
-  });
+  it(
+    'describes every command as JSON, with flags, schemas, errors and examples',
+    async () => {
+      const folder = workspace();
+      const all = await aos(folder, '--desc', '--json');
+      expect(all.code).toBe(0);
+      const description = JSON.parse(all.stdout);
+      const names = description.commands.map((command: { name: string }) => command.name);
+      for (const name of ['run', 'ps', 'kill', 'wait', 'send', 'worker', 'init', 'doctor'])
+        expect(names).toContain(name);
+      expect(names).toEqual(commands.map((command) => command.name));
+      for (const command of description.commands) {
+        expect(command).toMatchObject({
+          name: expect.any(String),
+          summary: expect.any(String),
+          usage: expect.any(String),
+        });
+        expect(command.input.type).toBe('object');
+        expect(command.output).toBeTypeOf('object');
+        expect(command.errors).toContainEqual({ code: 'internal', status: 500, exit: 1 });
+        expect(command.examples.length).toBeGreaterThan(0);
+        const one = await aos(folder, ...command.name.split(' '), '--desc');
+        expect(one.code).toBe(0);
+        expect(JSON.parse(one.stdout)).toEqual(command);
+      }
+      expect(description.commands.find((command: { name: string }) => command.name === 'kill').flags).toEqual(
+        {},
+      );
+      expect(
+        description.commands.find((command: { name: string }) => command.name === 'worker').flags.concurrency,
+      ).toBe('--concurrency');
+    },
+    cliTimeout,
+  );
 });
 
 describe('aos --json on the embedded database', () => {
-  it("prints one document that matches each command's output schema", async () => {
-    const folder = workspace();
-    const init = await aos(folder, 'init', '--json');
-    expect(init.code).toBe(0);
-    expect(outputSchema('init').parse(JSON.parse(init.stdout))).toMatchObject({
-      kind: 'pglite',
-      applied: loadMigrations().map((migration) => migration.id),
-    });
-    const run = await aos(folder, 'run', 'quick.md', 'Ada', '--json');
-    expect(run.code).toBe(0);
-    expect(outputSchema('run').parse(JSON.parse(run.stdout))).toMatchObject({
-      exitStatus: 0,
-      result: 'hello Ada',
-    });
-    const detached = await aos(folder, 'run', 'listener.md', '--detach', '--json');
-    const listener = outputSchema('run').parse(JSON.parse(detached.stdout)) as { pid: number; state: string };
-    expect(listener.state).toBe('ready');
-    const ps = await aos(folder, 'ps', '--json');
-    expect(
-      (outputSchema('ps').parse(JSON.parse(ps.stdout)) as { pid: number }[]).map((row) => row.pid),
-    ).toEqual([listener.pid]);
-    const psAll = await aos(folder, 'ps', '--all', '--json');
-    expect(outputSchema('ps').parse(JSON.parse(psAll.stdout))).toHaveLength(2);
-    const send = await aos(folder, 'send', String(listener.pid), 'hi', '--json');
-    expect(outputSchema('send').parse(JSON.parse(send.stdout))).toMatchObject({ pid: listener.pid });
-    const kill = await aos(folder, 'kill', String(listener.pid), 'STOP', '--json');
-    expect(outputSchema('kill').parse(JSON.parse(kill.stdout))).toMatchObject({
-      signal: 'STOP',
-      state: 'stopped',
-    });
-    expect((await aos(folder, 'kill', String(listener.pid), 'CONT', '--json')).code).toBe(0);
-    for (const name of ['cpu', 'top', 'doctor', 'audit show', 'audit verify', 'audit checkpoint']) {
-      const result = await aos(folder, ...name.split(' '), '--json');
-      expect(result.code, `${name}: ${result.stderr}`).toBe(0);
-      outputSchema(name).parse(JSON.parse(result.stdout));
-    }
-    const setDevice = await aos(folder, 'cpu', 'set', 'openai:*', '--rpm', '100', '--json');
-    expect(outputSchema('cpu set').parse(JSON.parse(setDevice.stdout))).toMatchObject({
-      requestsPerMinute: 100,
-    });
-    const budget = await aos(folder, 'budget', 'local', '--max-cost', '2', '--json');
-    expect(outputSchema('budget').parse(JSON.parse(budget.stdout))).toEqual({
-      owner: 'local',
-      maxTokens: null,
-      maxCost: 2,
-    });
-    const exported = await aos(folder, 'audit', 'export', '--json');
-    const lines = exported.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-    expect(lines.length).toBeGreaterThan(5);
-  });
+  it(
+    "prints one document that matches each command's output schema",
+    async () => {
+      const folder = workspace();
+      const init = await aos(folder, 'init', '--json');
+      expect(init.code).toBe(0);
+      expect(outputSchema('init').parse(JSON.parse(init.stdout))).toMatchObject({
+        kind: 'pglite',
+        applied: loadMigrations().map((migration) => migration.id),
+      });
+      const run = await aos(folder, 'run', 'quick.md', 'Ada', '--json');
+      expect(run.code).toBe(0);
+      expect(outputSchema('run').parse(JSON.parse(run.stdout))).toMatchObject({
+        exitStatus: 0,
+        result: 'hello Ada',
+      });
+      const detached = await aos(folder, 'run', 'listener.md', '--detach', '--json');
+      const listener = outputSchema('run').parse(JSON.parse(detached.stdout)) as {
+        pid: number;
+        state: string;
+      };
+      expect(listener.state).toBe('ready');
+      const ps = await aos(folder, 'ps', '--json');
+      expect(
+        (outputSchema('ps').parse(JSON.parse(ps.stdout)) as { pid: number }[]).map((row) => row.pid),
+      ).toEqual([listener.pid]);
+      const psAll = await aos(folder, 'ps', '--all', '--json');
+      expect(outputSchema('ps').parse(JSON.parse(psAll.stdout))).toHaveLength(2);
+      const send = await aos(folder, 'send', String(listener.pid), 'hi', '--json');
+      expect(outputSchema('send').parse(JSON.parse(send.stdout))).toMatchObject({ pid: listener.pid });
+      const kill = await aos(folder, 'kill', String(listener.pid), 'STOP', '--json');
+      expect(outputSchema('kill').parse(JSON.parse(kill.stdout))).toMatchObject({
+        signal: 'STOP',
+        state: 'stopped',
+      });
+      expect((await aos(folder, 'kill', String(listener.pid), 'CONT', '--json')).code).toBe(0);
+      for (const name of ['cpu', 'top', 'doctor', 'audit show', 'audit verify', 'audit checkpoint']) {
+        const result = await aos(folder, ...name.split(' '), '--json');
+        expect(result.code, `${name}: ${result.stderr}`).toBe(0);
+        outputSchema(name).parse(JSON.parse(result.stdout));
+      }
+      const setDevice = await aos(folder, 'cpu', 'set', 'openai:*', '--rpm', '100', '--json');
+      expect(outputSchema('cpu set').parse(JSON.parse(setDevice.stdout))).toMatchObject({
+        requestsPerMinute: 100,
+      });
+      const budget = await aos(folder, 'budget', 'local', '--max-cost', '2', '--json');
+      expect(outputSchema('budget').parse(JSON.parse(budget.stdout))).toEqual({
+        owner: 'local',
+        maxTokens: null,
+        maxCost: 2,
+      });
+      const exported = await aos(folder, 'audit', 'export', '--json');
+      const lines = exported.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(lines.length).toBeGreaterThan(5);
+    },
+    cliTimeout,
+  );
 
-  it('streams worker events as JSON lines, and run and wait exit with the process status', async () => {
-    const folder = workspace();
-    const failing = JSON.parse((await aos(folder, 'run', 'failing.md', '--detach', '--json')).stdout);
-    const worker: ChildProcess = spawn(process.execPath, [cli, 'worker', '--json', '--poll', '50ms'], {
-      cwd: folder,
-      env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    worker.stdout!.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const waited = await aos(folder, 'wait', String(failing.pid), '--timeout', '30s', '--json');
-    expect(waited.code).toBe(3);
-    expect(outputSchema('wait').parse(JSON.parse(waited.stdout))).toMatchObject({
-      exitStatus: 3,
-      result: 'bad',
-    });
-    worker.kill('SIGINT');
-    const exitCode = await new Promise((resolve) => worker.once('exit', resolve));
-    expect(exitCode).toBe(0);
-    const events = stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-    expect(events.some((event) => event.type === 'slice-started' && event.pid === failing.pid)).toBe(true);
-    expect(events.every((event) => typeof event.workerId === 'string')).toBe(true);
-    const killed = JSON.parse((await aos(folder, 'run', 'listener.md', '--detach', '--json')).stdout);
-    expect((await aos(folder, 'kill', String(killed.pid), 'KILL')).code).toBe(0);
-    expect((await aos(folder, 'wait', String(killed.pid))).code).toBe(137);
-  });
+  it(
+    'streams worker events as JSON lines, and run and wait exit with the process status',
+    async () => {
+      const folder = workspace();
+      const failing = JSON.parse((await aos(folder, 'run', 'failing.md', '--detach', '--json')).stdout);
+      const worker: ChildProcess = spawn(process.execPath, [cli, 'worker', '--json', '--poll', '50ms'], {
+        cwd: folder,
+        env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      worker.stdout!.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const waited = await aos(folder, 'wait', String(failing.pid), '--timeout', '30s', '--json');
+      expect(waited.code).toBe(3);
+      expect(outputSchema('wait').parse(JSON.parse(waited.stdout))).toMatchObject({
+        exitStatus: 3,
+        result: 'bad',
+      });
+      worker.kill('SIGINT');
+      const exitCode = await new Promise((resolve) => worker.once('exit', resolve));
+      expect(exitCode).toBe(0);
+      const events = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(events.some((event) => event.type === 'slice-started' && event.pid === failing.pid)).toBe(true);
+      expect(events.every((event) => typeof event.workerId === 'string')).toBe(true);
+      const killed = JSON.parse((await aos(folder, 'run', 'listener.md', '--detach', '--json')).stdout);
+      expect((await aos(folder, 'kill', String(killed.pid), 'KILL')).code).toBe(0);
+      expect((await aos(folder, 'wait', String(killed.pid))).code).toBe(137);
+    },
+    cliTimeout,
+  );
 });
 
 describe('errors: the envelope and the exit codes', () => {
-  it('gives each class its code, with --json as one envelope and without it as a line and a hint', async () => {
-    const folder = workspace();
-    expectEnvelope(await aos(folder, 'kill', '424242', '--json'), 'not_found', 404, 3);
-    const done = JSON.parse((await aos(folder, 'run', 'quick.md', 'x', '--json')).stdout);
-    expectEnvelope(await aos(folder, 'kill', String(done.pid), '--json'), 'conflict', 409, 5);
-    expectEnvelope(
-      await aos(folder, 'ps', '--db', 'postgres://postgres@127.0.0.1:1/nope', '--json'),
-      'unavailable',
-      503,
-      6,
-    );
-    expectEnvelope(await aos(folder, 'bogus', '--json'), 'invalid_input', 400, 2);
-    expectEnvelope(await aos(folder, 'ps', '--frobnicate', '--json'), 'invalid_input', 400, 2);
-    const broken = await aos(folder, 'run', 'broken.md', '--json');
-    expectEnvelope(broken, 'invalid_input', 400, 2);
-    expect(JSON.parse(broken.stderr).error.message).toMatch(/broken\.md:5: field "limits\.max_steps"/);
-    const listener = JSON.parse((await aos(folder, 'run', 'listener.md', '--detach', '--json')).stdout);
-    expectEnvelope(
-      await aos(folder, 'wait', String(listener.pid), '--timeout', '200ms', '--json'),
-      'timeout',
-      504,
-      7,
-    );
-    const plain = await aos(folder, 'kill', '424242');
-    expect(plain.code).toBe(3);
-    expect(plain.stdout).toBe('');
-    expect(plain.stderr).toBe(
-      'aos: not_found: no process with pid 424242\n  hint: list processes with: aos ps\n',
-    );
-  });
+  it(
+    'gives each class its code, with --json as one envelope and without it as a line and a hint',
+    async () => {
+      const folder = workspace();
+      expectEnvelope(await aos(folder, 'kill', '424242', '--json'), 'not_found', 404, 3);
+      const done = JSON.parse((await aos(folder, 'run', 'quick.md', 'x', '--json')).stdout);
+      expectEnvelope(await aos(folder, 'kill', String(done.pid), '--json'), 'conflict', 409, 5);
+      expectEnvelope(
+        await aos(folder, 'ps', '--db', 'postgres://postgres@127.0.0.1:1/nope', '--json'),
+        'unavailable',
+        503,
+        6,
+      );
+      expectEnvelope(await aos(folder, 'bogus', '--json'), 'invalid_input', 400, 2);
+      expectEnvelope(await aos(folder, 'ps', '--frobnicate', '--json'), 'invalid_input', 400, 2);
+      const broken = await aos(folder, 'run', 'broken.md', '--json');
+      expectEnvelope(broken, 'invalid_input', 400, 2);
+      expect(JSON.parse(broken.stderr).error.message).toMatch(/broken\.md:5: field "limits\.max_steps"/);
+      const listener = JSON.parse((await aos(folder, 'run', 'listener.md', '--detach', '--json')).stdout);
+      expectEnvelope(
+        await aos(folder, 'wait', String(listener.pid), '--timeout', '200ms', '--json'),
+        'timeout',
+        504,
+        7,
+      );
+      const plain = await aos(folder, 'kill', '424242');
+      expect(plain.code).toBe(3);
+      expect(plain.stdout).toBe('');
+      expect(plain.stderr).toBe(
+        'aos: not_found: no process with pid 424242\n  hint: list processes with: aos ps\n',
+      );
+    },
+    cliTimeout,
+  );
 });
 
 describe('the embedded database shared by several commands', () => {
-  it('serves ps and kill from other processes while run holds it, then passes ownership on', async () => {
-    const folder = workspace();
-    const runner = spawn(process.execPath, [cli, 'run', 'slow.md', '--json'], {
-      cwd: folder,
-      env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    runner.stdout!.on('data', (chunk) => {
-      output += chunk;
-    });
-    let pid: number | undefined;
-    for (let attempt = 0; attempt < 200 && pid === undefined; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const ps = await aos(folder, 'ps', '--json');
-      if (ps.code !== 0) continue;
-      const rows = JSON.parse(ps.stdout) as { pid: number; state: string }[];
-      pid = rows.find((row) => row.state === 'sleeping' || row.state === 'running')?.pid;
-    }
-    expect(pid).toBeDefined();
-    expect((await aos(folder, 'kill', String(pid), 'KILL')).code).toBe(0);
-    const exitCode = await new Promise((resolve) => runner.once('exit', resolve));
-    expect(exitCode).toBe(137);
-    expect(JSON.parse(output)).toMatchObject({ pid, exitStatus: 137 });
-    const after = await aos(folder, 'ps', '--all', '--json');
-    expect(after.code).toBe(0);
-    expect(JSON.parse(after.stdout)).toHaveLength(1);
-  });
+  it(
+    'serves ps and kill from other processes while run holds it, then passes ownership on',
+    async () => {
+      const folder = workspace();
+      const runner = spawn(process.execPath, [cli, 'run', 'slow.md', '--json'], {
+        cwd: folder,
+        env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      runner.stdout!.on('data', (chunk) => {
+        output += chunk;
+      });
+      let pid: number | undefined;
+      for (let attempt = 0; attempt < 200 && pid === undefined; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const ps = await aos(folder, 'ps', '--json');
+        if (ps.code !== 0) continue;
+        const rows = JSON.parse(ps.stdout) as { pid: number; state: string }[];
+        pid = rows.find((row) => row.state === 'sleeping' || row.state === 'running')?.pid;
+      }
+      expect(pid).toBeDefined();
+      expect((await aos(folder, 'kill', String(pid), 'KILL')).code).toBe(0);
+      const exitCode = await new Promise((resolve) => runner.once('exit', resolve));
+      expect(exitCode).toBe(137);
+      expect(JSON.parse(output)).toMatchObject({ pid, exitStatus: 137 });
+      const after = await aos(folder, 'ps', '--all', '--json');
+      expect(after.code).toBe(0);
+      expect(JSON.parse(after.stdout)).toHaveLength(1);
+    },
+    cliTimeout,
+  );
 });

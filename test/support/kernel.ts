@@ -28,8 +28,10 @@ export interface TestKernelOptions {
   startWorker?: boolean;
   /** Overrides of the worker's options. */
   worker?: WorkerOptions;
-  /** Kernel options besides the database (e.g. otlp). */
-  kernel?: Omit<KernelOptions, 'db'>;
+  /** Programs (or program module paths) for the kernel. */
+  programs?: KernelOptions['programs'];
+  /** Other kernel options (e.g. otlp). */
+  kernel?: Omit<KernelOptions, 'db' | 'programs'>;
 }
 
 /** The test worker's options: short leases, quick polls, a short quantum. */
@@ -41,7 +43,11 @@ export async function startTestKernel(
   options: TestKernelOptions = {},
 ): Promise<TestKernel> {
   const created = await database.create();
-  const kernel = await createKernel({ ...options.kernel, db: created.db });
+  const kernel = await createKernel({
+    ...options.kernel,
+    db: created.db,
+    ...(options.programs === undefined ? {} : { programs: options.programs }),
+  });
   const workerOptions = { ...testWorkerOptions, ...options.worker };
   const worker = kernel.createWorker(workerOptions);
   const workers = [worker];
