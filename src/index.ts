@@ -61,6 +61,7 @@ export {
 } from './process/program.js';
 export { type SignalName, signalNames, signalNumbers } from './process/signals.js';
 export { Worker, type WorkerEvent, type WorkerOptions } from './process/worker.js';
+export { databaseIdentity } from './storage/database-identity.js';
 export type { Db, DbKind, Queryable, QueryResult } from './storage/db.js';
 export { checkSchemaVersion, migrate } from './storage/migrate.js';
 export { type DatabaseChoice, openDatabase } from './storage/open-database.js';
@@ -68,3 +69,13 @@ export { createPgliteDb, openPglite } from './storage/pglite-db.js';
 export { createPostgresDb, type PostgresDbOptions } from './storage/postgres-db.js';
 export { type Caller, localUser } from './syscalls/syscall.js';
 export { type SyscallName, syscalls } from './syscalls/table.js';
+export {
+  createOtlpExporter,
+  type ExportedTrace,
+  type OtlpExporter,
+  type OtlpOptions,
+  otlpOptionsFromEnv,
+  spanIdOf,
+  traceIdOf,
+} from './trust/otlp-export.js';
+export { formatTrace, type Span, type Trace, traceOf } from './trust/trace.js';

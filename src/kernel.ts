@@ -21,6 +21,12 @@ import { embeddedHome } from './storage/open-database.js';
 import { type Caller, grants, localUser } from './syscalls/syscall.js';
 import { type SyscallName, type Syscalls, syscalls } from './syscalls/table.js';
 import { appendAudit } from './trust/audit.js';
+import {
+  createOtlpExporter,
+  type OtlpExporter,
+  type OtlpOptions,
+  otlpOptionsFromEnv,
+} from './trust/otlp-export.js';
 
 export interface KernelOptions {
   db: Db;
@@ -37,6 +43,8 @@ export interface KernelOptions {
    * them) or module paths (any worker imports them).
    */
   programs?: (Program | string)[];
+  /** Where to export processes' traces over OTLP; default from the OTEL_* variables (none when unset); false: nowhere. */
+  otlp?: OtlpOptions | false;
 }
 
 /** Input and output types of a syscall, by name. */
@@ -53,6 +61,8 @@ export interface Kernel {
   readonly programs: ProgramCatalog;
   /** Registers an agent file (with the agents it lists) or a program module; returns its definition. */
   register(path: string): Promise<AgentDefinition>;
+  /** The OTLP trace exporter, when an endpoint is configured; workers export each process that exits. */
+  readonly otlp: OtlpExporter | undefined;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
   call<Name extends SyscallName>(
     name: Name,
@@ -66,7 +76,7 @@ export interface Kernel {
   onPoke(listener: () => void): () => void;
   /** Resolves after the next poke or notification, or after `ms`. */
   waitForChange(ms: number): Promise<void>;
-  /** Closes the database. Stop workers first. */
+  /** Finishes trace exports under way, then closes the database. Stop workers first. */
   close(): Promise<void>;
 }
 
@@ -83,6 +93,8 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   for (const program of programs.localPrograms) await registerProgram(registrar, program, null);
   for (const path of options.programs ?? [])
     if (typeof path === 'string') await registerFile(registrar, path);
+  const otlpOptions = options.otlp === false ? undefined : (options.otlp ?? otlpOptionsFromEnv());
+  const otlp = otlpOptions === undefined ? undefined : createOtlpExporter(db, otlpOptions);
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let stopListening: (() => Promise<void>)[] = [];
@@ -118,6 +130,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     models,
     programs,
     register: (path) => registerFile(registrar, path),
+    otlp,
     async call(name, input, caller = localUser) {
       const syscall = syscalls[name];
       if (syscall === undefined) {
@@ -150,7 +163,16 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     },
     createWorker(workerOptions) {
       return new Worker(
-        { db, tools, models, programs, onPoke: kernel.onPoke, poke: kernel.poke, home: kernel.home },
+        {
+          db,
+          tools,
+          models,
+          programs,
+          onPoke: kernel.onPoke,
+          poke: kernel.poke,
+          home: kernel.home,
+          ...(otlp === undefined ? {} : { exportTrace: (pid: number) => otlp.exportProcess(pid) }),
+        },
         workerOptions,
       );
     },
@@ -173,8 +195,12 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       });
     },
     async close() {
-      for (const stop of stopListening) await stop();
-      await db.close();
+      try {
+        await otlp?.shutdown();
+      } finally {
+        for (const stop of stopListening) await stop();
+        await db.close();
+      }
     },
   };
   return kernel;

@@ -60,6 +60,11 @@ table aos.devices
   output_price numeric not null default 0
   updated_at timestamp with time zone not null default now()
 
+table aos.identity
+  singleton boolean not null default true
+  id uuid not null default gen_random_uuid()
+  created_at timestamp with time zone not null default now()
+
 table aos.mailbox
   id bigint not null
   pid bigint not null
@@ -164,6 +169,7 @@ CREATE UNIQUE INDEX audit_pkey ON aos.audit (id);
 CREATE UNIQUE INDEX cpu_grants_pkey ON aos.cpu_grants (id);
 CREATE INDEX cpu_grants_window ON aos.cpu_grants (device, granted_at);
 CREATE UNIQUE INDEX devices_pkey ON aos.devices (name);
+CREATE UNIQUE INDEX identity_pkey ON aos.identity (singleton);
 CREATE UNIQUE INDEX mailbox_pkey ON aos.mailbox (id);
 CREATE INDEX mailbox_unread ON aos.mailbox (pid, id) WHERE (received_at IS NULL);
 CREATE UNIQUE INDEX migrations_pkey ON aos.migrations (id);

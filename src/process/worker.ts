@@ -58,6 +58,8 @@ export interface WorkerHost {
   poke(): void;
   /** The folder for local files (audit key and checkpoints). */
   home: string;
+  /** Exports the trace of a process that exited (OTLP), when configured. */
+  exportTrace?: (pid: number) => Promise<unknown>;
 }
 
 interface ActiveSlice {
@@ -219,6 +221,7 @@ export class Worker {
         const execution = await this.executionFor(row, lease);
         if (execution === undefined) {
           this.emit({ type: 'slice-ended', pid: row.pid, outcome: 'exited', workerId: this.id });
+          this.exportTrace(row.pid);
           return;
         }
         const slice = new Slice({ execution, process: row, lease, control, quantumMs: this.quantumMs });
@@ -235,6 +238,7 @@ export class Worker {
           execution.abandon();
         }
         this.emit({ type: 'slice-ended', pid: row.pid, outcome, workerId: this.id });
+        if (outcome === 'exited') this.exportTrace(row.pid);
       } catch (error) {
         // The lease runs out and another worker (or this one) retries the process.
         this.emit({ type: 'error', pid: row.pid, message: toAosError(error).message, workerId: this.id });
@@ -336,6 +340,18 @@ export class Worker {
         resolve();
       }
       this.wake = done;
+    });
+  }
+
+  /** Exports the trace of a process that exited here, when configured: fire and forget, never failing a process or the worker. */
+  private exportTrace(pid: number): void {
+    this.host.exportTrace?.(pid).catch((error: unknown) => {
+      this.emit({
+        type: 'error',
+        pid,
+        message: `trace export failed: ${toAosError(error).message}`,
+        workerId: this.id,
+      });
     });
   }
 

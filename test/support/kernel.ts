@@ -30,6 +30,8 @@ export interface TestKernelOptions {
   worker?: WorkerOptions;
   /** Programs (or program module paths) for the kernel. */
   programs?: KernelOptions['programs'];
+  /** Other kernel options (e.g. otlp). */
+  kernel?: Omit<KernelOptions, 'db' | 'programs'>;
 }
 
 /** The test worker's options: short leases, quick polls, a short quantum. */
@@ -42,6 +44,7 @@ export async function startTestKernel(
 ): Promise<TestKernel> {
   const created = await database.create();
   const kernel = await createKernel({
+    ...options.kernel,
     db: created.db,
     ...(options.programs === undefined ? {} : { programs: options.programs }),
   });
@@ -70,6 +73,7 @@ export async function startTestKernel(
     },
     async close() {
       for (const each of workers) await each.stop(1000);
+      await kernel.otlp?.shutdown();
       await created.drop();
     },
   };
