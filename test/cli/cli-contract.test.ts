@@ -52,6 +52,11 @@ function workspace(): string {
     'turns:\n  - tool_calls: [{ name: finish, arguments: { result: bad, status: 3 } }]\n',
   );
   agent(
+    'asker',
+    'approval, finish',
+    'turns:\n  - tool_calls: [{ name: approval, arguments: { question: "ship it?" } }]\n  - finish: "{{result.0.reason}}"\n',
+  );
+  agent(
     'slow',
     'sleep, finish',
     'turns:\n  - tool_calls: [{ name: sleep, arguments: { duration: 4s } }]\n  - finish: rested\n',
@@ -194,6 +199,38 @@ describe('aos --json on the embedded database', () => {
         stdout += chunk;
       });
       await new Promise((resolve) => setTimeout(resolve, 300));
+      // Approvals: the asker waits for a decision; approvals lists it, deny decides it.
+      const asker = JSON.parse((await aos(folder, 'run', 'asker.md', '--detach', '--json')).stdout);
+      let pending: { id: number; pid: number; question: string }[] = [];
+      for (let attempt = 0; attempt < 300 && pending.length === 0; attempt++) {
+        const listed = await aos(folder, 'approvals', '--json');
+        expect(listed.code, listed.stderr).toBe(0);
+        pending = outputSchema('approvals').parse(JSON.parse(listed.stdout)) as typeof pending;
+        if (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(pending).toEqual([expect.objectContaining({ pid: asker.pid, question: 'ship it?' })]);
+      const denied = await aos(
+        folder,
+        'deny',
+        String(asker.pid),
+        String(pending[0]!.id),
+        '--reason',
+        'not today',
+        '--json',
+      );
+      expect(outputSchema('deny').parse(JSON.parse(denied.stdout))).toMatchObject({
+        decision: 'denied',
+        reason: 'not today',
+      });
+      expectEnvelope(
+        await aos(folder, 'approve', String(asker.pid), String(pending[0]!.id), '--json'),
+        'conflict',
+        409,
+        5,
+      );
+      expectEnvelope(await aos(folder, 'approve', String(asker.pid), '999', '--json'), 'not_found', 404, 3);
+      const answered = await aos(folder, 'wait', String(asker.pid), '--timeout', '30s', '--json');
+      expect(JSON.parse(answered.stdout)).toMatchObject({ exitStatus: 0, result: 'not today' });
       const waited = await aos(folder, 'wait', String(failing.pid), '--timeout', '30s', '--json');
       expect(waited.code).toBe(3);
       expect(outputSchema('wait').parse(JSON.parse(waited.stdout))).toMatchObject({
