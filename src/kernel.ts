@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
 import { AosError, toAosError } from './errors.js';
+import { maxFileBytesOf } from './fs/content.js';
+import { fileTools } from './io/builtin/fs-tools.js';
 import { processTools } from './io/builtin/process-tools.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
@@ -24,7 +26,7 @@ import { appendAudit } from './trust/audit.js';
 
 export interface KernelOptions {
   db: Db;
-  /** Tools besides the built-in process tools. */
+  /** Tools besides the built-in ones (process and file-system tools). */
   tools?: Tool[];
   /** How model strings become drivers; the built-in resolver by default. */
   models?: ModelResolver;
@@ -37,6 +39,14 @@ export interface KernelOptions {
    * them) or module paths (any worker imports them).
    */
   programs?: (Program | string)[];
+  /** The agent file system's settings. */
+  fileSystem?: FileSystemOptions;
+}
+
+/** Settings of the agent file system. */
+export interface FileSystemOptions {
+  /** The size limit of one file in bytes; default AOS_FS_MAX_FILE_BYTES, else 10 MiB. */
+  maxFileBytes?: number;
 }
 
 /** Input and output types of a syscall, by name. */
@@ -47,6 +57,8 @@ export interface Kernel {
   readonly db: Db;
   /** The folder for local files (audit key and checkpoints). */
   readonly home: string;
+  /** The agent file system's settings in force. */
+  readonly fileSystem: Required<FileSystemOptions>;
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
   /** The programs this kernel knows, and the loader of program modules. */
@@ -74,7 +86,8 @@ export interface Kernel {
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { db } = options;
   if (options.migrate ?? true) await migrate(db);
-  const tools = new ToolRegistry([...processTools, ...(options.tools ?? [])]);
+  const fileSystem = { maxFileBytes: maxFileBytesOf(options.fileSystem?.maxFileBytes) };
+  const tools = new ToolRegistry([...processTools, ...fileTools(fileSystem), ...(options.tools ?? [])]);
   const models = options.models ?? createModelResolver();
   const programs = new ProgramCatalog(
     (options.programs ?? []).filter((program): program is Program => typeof program !== 'string'),
@@ -114,6 +127,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const kernel: Kernel = {
     db,
     home: embeddedHome(options.home),
+    fileSystem,
     tools,
     models,
     programs,
