@@ -145,21 +145,23 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
           hint: `see: aos ${name} --desc`,
         });
       }
+      const auditedInput = () =>
+        syscall.auditInput === undefined ? parsed.data : syscall.auditInput(parsed.data as never);
       if (!grants(caller.capabilities, syscall.capability)) {
         const denied = new AosError('forbidden', `${name} needs the capability ${syscall.capability}`, {
           hint: 'ask for it in the capabilities of the agent or user',
         });
-        await auditSyscall(name, parsed.data, caller, undefined, denied);
+        await auditSyscall(name, auditedInput(), caller, undefined, denied);
         throw denied;
       }
       let output: unknown;
       try {
         output = await syscall.handler(kernel, parsed.data as never, caller);
       } catch (error) {
-        if (!syscall.readOnly) await auditSyscall(name, parsed.data, caller, undefined, toAosError(error));
+        if (!syscall.readOnly) await auditSyscall(name, auditedInput(), caller, undefined, toAosError(error));
         throw error;
       }
-      if (!syscall.readOnly) await auditSyscall(name, parsed.data, caller, output, undefined);
+      if (!syscall.readOnly) await auditSyscall(name, auditedInput(), caller, output, undefined);
       return output as never;
     },
     createWorker(workerOptions) {

@@ -154,7 +154,7 @@ const list = defineTool({
           : entries
               .map((entry) =>
                 entry.type === 'directory'
-                  ? `${entry.path}/  (${entry.files} files, ${formatBytes(entry.size)})`
+                  ? `${entry.path}/  (${entry.files} file${entry.files === 1 ? '' : 's'}, ${formatBytes(entry.size)})`
                   : `${entry.path}  (version ${entry.version}, ${entry.kind}, ${formatBytes(entry.size)})`,
               )
               .join('\n');
