@@ -430,7 +430,7 @@ describe('aos fs', () => {
       size: 8,
       sha256: expect.any(String),
     });
-  });
+  }, 240_000);
 
   it('exports and imports trees, binary byte for byte, links skipped, into an empty directory only', async () => {
     const folder = workspace();
@@ -496,7 +496,7 @@ describe('aos fs', () => {
     );
     const text = await aos(folder, 'fs', 'export', '--ns', 'agent:cli', 'out2');
     expect(text.stdout).toMatch(/^exported 2 files \(12 B\) from agent:cli to /);
-  });
+  }, 240_000);
 
   it('gives the envelope and exit code for each failure class', async () => {
     const folder = workspace();
@@ -557,5 +557,5 @@ describe('aos fs', () => {
     expect(plain.stderr).toBe(
       'aos: not_found: no file /nope.md in namespace agent:cli\n  hint: list the files with: aos fs ls --ns agent:cli /\n',
     );
-  });
+  }, 240_000);
 });
