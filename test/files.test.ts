@@ -168,6 +168,21 @@ describe.each(testDatabases)('the agent file system on $name', (database) => {
     expect(missingVersion.message).toBe('/notes/plan.md has no version 9 (the latest is 4)');
   });
 
+  it('gives concurrent writers of one path gapless versions, each write once', async () => {
+    const writes = await Promise.all(
+      Array.from({ length: 16 }, (_, index) =>
+        writeFile(db, { namespace: 'agent:busy', path: '/log.txt', content: `entry ${index}\n` }),
+      ),
+    );
+    expect(writes.map((write) => write.version).sort((left, right) => left - right)).toEqual(
+      Array.from({ length: 16 }, (_, index) => index + 1),
+    );
+    const history = await fileHistory(db, { namespace: 'agent:busy', path: '/log.txt' });
+    expect(new Set(history.map((version) => version.sha256)).size).toBe(16);
+    const latest = await readFile(db, { namespace: 'agent:busy', path: '/log.txt' });
+    expect(latest.sha256).toBe(writes.find((write) => write.version === 16)!.sha256);
+  });
+
   it('is not_found for an unknown namespace or file, and invalid_input for a bad path or name', async () => {
     for (const call of [
       readFile(db, { namespace: 'process:404', path: '/x' }),

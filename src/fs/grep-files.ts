@@ -42,12 +42,13 @@ export interface GrepResult {
 /** Characters of a matching line that a match shows. */
 export const maxLineChars = 1000;
 
-// Fixed SQL fragments, chosen by flags (never built from input).
+// Fixed SQL fragments, chosen by flags (never built from input). A fixed string is looked
+// for in the whole file first, so files without it are never split into lines.
 const lineTests = {
   regex: 'l.body ~ $6',
   regexIgnoreCase: 'l.body ~* $6',
-  fixed: 'strpos(l.body, $6) > 0',
-  fixedIgnoreCase: 'strpos(lower(l.body), lower($6)) > 0',
+  fixed: 'strpos(f.content, $6) > 0 and strpos(l.body, $6) > 0',
+  fixedIgnoreCase: 'strpos(lower(f.content), lower($6)) > 0 and strpos(lower(l.body), lower($6)) > 0',
 } as const;
 
 /**
