@@ -24,13 +24,11 @@ describe.each(testDatabases)('file-system tools on $name', (database) => {
     kernel: { db: { query: <Row>(sql: string, params: unknown[]) => Promise<{ rows: Row[] }> } },
     pid: number,
   ) {
-    const steps = await kernel.db.query<{ name: string; status: string; messages: { content: string }[] }>(
-      "select name, status, messages from aos.steps where pid = $1 and kind = 'tool' and name like 'fs_%' order by seq",
+    const steps = await kernel.db.query<{ name: string; status: string; content: string }>(
+      "select name, status, output ->> 'content' as content from aos.steps where pid = $1 and kind = 'tool' and name like 'fs_%' order by seq",
       [pid],
     );
-    return steps.rows.map(
-      (row): ToolStep => ({ name: row.name, status: row.status, content: row.messages[0]!.content }),
-    );
+    return steps.rows.map((row): ToolStep => ({ name: row.name, status: row.status, content: row.content }));
   }
 
   it('writes, reads, lists, greps, diffs and removes files in the process namespace', async () => {
