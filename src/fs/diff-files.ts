@@ -9,6 +9,7 @@ import { checkNamespaceName, requireNamespace } from '../memory/namespaces.js';
 import type { Queryable } from '../storage/db.js';
 import { type FileRow, type FileVersion, storedText, toFileVersion, versionColumns } from './file-version.js';
 import { normaliseFilePath } from './paths.js';
+import { latestVersion } from './read-file.js';
 
 /** Which versions to compare. */
 export interface DiffFilesInput {
@@ -44,16 +45,7 @@ export async function diffFiles(db: Queryable, input: DiffFilesInput): Promise<F
   const namespace = checkNamespaceName(input.namespace);
   const path = normaliseFilePath(input.path);
   await requireNamespace(db, namespace);
-  const head = await db.query<{ version: number }>(
-    'select version from aos.file_heads where namespace = $1 and path = $2',
-    [namespace, path],
-  );
-  const latest = head.rows[0]?.version;
-  if (latest === undefined) {
-    throw new AosError('not_found', `no file ${path} in namespace ${namespace}`, {
-      hint: `list the files with: aos fs ls --ns ${namespace} /`,
-    });
-  }
+  const latest = await latestVersion(db, namespace, path);
   const to = input.to ?? latest;
   const from = input.from ?? to - 1;
   for (const version of [from, to]) {

@@ -58,16 +58,29 @@ export async function readFile(db: Queryable, input: ReadFileInput): Promise<Fil
   return toFileContent(row);
 }
 
-async function missing(db: Queryable, namespace: string, path: string, version: number | undefined) {
+/** The latest version number of a path (a removal included); `not_found` when it was never written. */
+export async function latestVersion(db: Queryable, namespace: string, path: string): Promise<number> {
   const head = await db.query<{ version: number }>(
     'select version from aos.file_heads where namespace = $1 and path = $2',
     [namespace, path],
   );
   const latest = head.rows[0]?.version;
   if (latest === undefined) {
-    return new AosError('not_found', `no file ${path} in namespace ${namespace}`, {
+    throw new AosError('not_found', `no file ${path} in namespace ${namespace}`, {
       hint: `list the files with: aos fs ls --ns ${namespace} /`,
     });
+  }
+  return Number(latest);
+}
+
+/** The error for a version that is not there: no such file, or no such version of it. */
+async function missing(db: Queryable, namespace: string, path: string, version: number | undefined) {
+  let latest: number;
+  try {
+    latest = await latestVersion(db, namespace, path);
+  } catch (error) {
+    if (error instanceof AosError) return error;
+    throw error;
   }
   return new AosError('not_found', `${path} has no version ${version} (the latest is ${latest})`, {
     hint: `see its versions with: aos fs history --ns ${namespace} ${path}`,
