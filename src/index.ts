@@ -22,6 +22,27 @@ export {
   statusOf,
   toAosError,
 } from './errors.js';
+export { type ContentKind, defaultMaxFileBytes } from './fs/content.js';
+export { type DiffFilesInput, diffFiles, type FileDiff } from './fs/diff-files.js';
+export { type ExportReport, type ExportTreeInput, exportTree } from './fs/export-tree.js';
+export {
+  contentBytes,
+  type FileContent,
+  type FileVersion,
+  type VersionKind,
+} from './fs/file-version.js';
+export { type GrepFilesInput, type GrepMatch, type GrepResult, grepFiles } from './fs/grep-files.js';
+export { type ImportReport, type ImportTreeInput, importTree } from './fs/import-tree.js';
+export { type FileEntry, type ListFilesInput, listFiles } from './fs/list-files.js';
+export { normaliseDirectoryPath, normaliseFilePath } from './fs/paths.js';
+export { type FileHistoryInput, fileHistory, type ReadFileInput, readFile } from './fs/read-file.js';
+export {
+  type RemoveFileInput,
+  removeFile,
+  type WriteFileInput,
+  type WrittenFile,
+  writeFile,
+} from './fs/write-file.js';
 export {
   defineTool,
   errorResult,
@@ -33,6 +54,7 @@ export {
 } from './io/tool.js';
 export {
   createKernel,
+  type FileSystemOptions,
   type Kernel,
   type KernelOptions,
   type SyscallInput,

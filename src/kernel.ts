@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
 import { AosError, toAosError } from './errors.js';
+import { maxFileBytesOf } from './fs/content.js';
+import { fileTools } from './io/builtin/fs-tools.js';
 import { processTools } from './io/builtin/process-tools.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
@@ -30,7 +32,7 @@ import {
 
 export interface KernelOptions {
   db: Db;
-  /** Tools besides the built-in process tools. */
+  /** Tools besides the built-in ones (process and file-system tools). */
   tools?: Tool[];
   /** How model strings become drivers; the built-in resolver by default. */
   models?: ModelResolver;
@@ -45,6 +47,14 @@ export interface KernelOptions {
   programs?: (Program | string)[];
   /** Where to export processes' traces over OTLP; default from the OTEL_* variables (none when unset); false: nowhere. */
   otlp?: OtlpOptions | false;
+  /** The agent file system's settings. */
+  fileSystem?: FileSystemOptions;
+}
+
+/** Settings of the agent file system. */
+export interface FileSystemOptions {
+  /** The size limit of one file in bytes; default AOS_FS_MAX_FILE_BYTES, else 10 MiB. */
+  maxFileBytes?: number;
 }
 
 /** Input and output types of a syscall, by name. */
@@ -55,6 +65,8 @@ export interface Kernel {
   readonly db: Db;
   /** The folder for local files (audit key and checkpoints). */
   readonly home: string;
+  /** The agent file system's settings in force. */
+  readonly fileSystem: Required<FileSystemOptions>;
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
   /** The programs this kernel knows, and the loader of program modules. */
@@ -84,7 +96,8 @@ export interface Kernel {
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { db } = options;
   if (options.migrate ?? true) await migrate(db);
-  const tools = new ToolRegistry([...processTools, ...(options.tools ?? [])]);
+  const fileSystem = { maxFileBytes: maxFileBytesOf(options.fileSystem?.maxFileBytes) };
+  const tools = new ToolRegistry([...processTools, ...fileTools(fileSystem), ...(options.tools ?? [])]);
   const models = options.models ?? createModelResolver();
   const programs = new ProgramCatalog(
     (options.programs ?? []).filter((program): program is Program => typeof program !== 'string'),
@@ -126,6 +139,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const kernel: Kernel = {
     db,
     home: embeddedHome(options.home),
+    fileSystem,
     tools,
     models,
     programs,
@@ -144,21 +158,23 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
           hint: `see: aos ${name} --desc`,
         });
       }
+      const auditedInput = () =>
+        syscall.auditInput === undefined ? parsed.data : syscall.auditInput(parsed.data as never);
       if (!grants(caller.capabilities, syscall.capability)) {
         const denied = new AosError('forbidden', `${name} needs the capability ${syscall.capability}`, {
           hint: 'ask for it in the capabilities of the agent or user',
         });
-        await auditSyscall(name, parsed.data, caller, undefined, denied);
+        await auditSyscall(name, auditedInput(), caller, undefined, denied);
         throw denied;
       }
       let output: unknown;
       try {
         output = await syscall.handler(kernel, parsed.data as never, caller);
       } catch (error) {
-        if (!syscall.readOnly) await auditSyscall(name, parsed.data, caller, undefined, toAosError(error));
+        if (!syscall.readOnly) await auditSyscall(name, auditedInput(), caller, undefined, toAosError(error));
         throw error;
       }
-      if (!syscall.readOnly) await auditSyscall(name, parsed.data, caller, output, undefined);
+      if (!syscall.readOnly) await auditSyscall(name, auditedInput(), caller, output, undefined);
       return output as never;
     },
     createWorker(workerOptions) {

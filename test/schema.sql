@@ -60,6 +60,24 @@ table aos.devices
   output_price numeric not null default 0
   updated_at timestamp with time zone not null default now()
 
+table aos.file_heads
+  namespace text not null
+  path text not null
+  version integer not null
+  kind text not null
+
+table aos.files
+  namespace text not null
+  path text not null
+  version integer not null
+  kind text not null
+  content text
+  data bytea
+  size bigint not null
+  sha256 text
+  author_pid bigint
+  created_at timestamp with time zone not null default now()
+
 table aos.identity
   singleton boolean not null default true
   id uuid not null default gen_random_uuid()
@@ -169,6 +187,8 @@ CREATE UNIQUE INDEX audit_pkey ON aos.audit (id);
 CREATE UNIQUE INDEX cpu_grants_pkey ON aos.cpu_grants (id);
 CREATE INDEX cpu_grants_window ON aos.cpu_grants (device, granted_at);
 CREATE UNIQUE INDEX devices_pkey ON aos.devices (name);
+CREATE UNIQUE INDEX file_heads_pkey ON aos.file_heads (namespace, path);
+CREATE UNIQUE INDEX files_pkey ON aos.files (namespace, path, version);
 CREATE UNIQUE INDEX identity_pkey ON aos.identity (singleton);
 CREATE UNIQUE INDEX mailbox_pkey ON aos.mailbox (id);
 CREATE INDEX mailbox_unread ON aos.mailbox (pid, id) WHERE (received_at IS NULL);
@@ -203,3 +223,4 @@ function aos.send_message(p_pid bigint, p_body text, p_sender bigint) returns bi
 function aos.signal_process(p_pid bigint, p_signal text) returns text;
 function aos.spawn(p_agent_name text, p_input text) returns bigint;
 function aos.spawn_process(p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority integer, p_limits jsonb, p_agent_version integer, p_model text) returns bigint;
+function aos.write_file(p_namespace text, p_path text, p_parents text[], p_kind text, p_content text, p_data bytea, p_size bigint, p_sha256 text, p_author_pid bigint) returns TABLE(version integer, author_pid bigint, created_at timestamp with time zone, created boolean);

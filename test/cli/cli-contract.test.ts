@@ -4,7 +4,7 @@
  * envelope and exit codes, and the embedded database shared by several commands.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -324,4 +324,275 @@ describe('the embedded database shared by several commands', () => {
     },
     cliTimeout,
   );
+});
+
+/** Runs `aos ARGS` with `input` on standard input. */
+function aosWithInput(cwd: string, input: string | Buffer, ...args: string[]): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd,
+      env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin!.end(input);
+  });
+}
+
+describe('aos fs', () => {
+  it('writes from a file or stdin, and ls, cat, history, grep, diff, rm print what their schemas say', async () => {
+    const folder = workspace();
+    writeFileSync(join(folder, 'plan.md'), 'one\ntwo\n');
+    const first = await aos(
+      folder,
+      'fs',
+      'write',
+      '--ns',
+      'agent:cli',
+      '/notes/plan.md',
+      'plan.md',
+      '--json',
+    );
+    expect(first.code, first.stderr).toBe(0);
+    expect(outputSchema('fs write').parse(JSON.parse(first.stdout))).toMatchObject({
+      path: '/notes/plan.md',
+      version: 1,
+      kind: 'text',
+      created: true,
+    });
+    const piped = await aosWithInput(
+      folder,
+      'one\n2\nthree\n',
+      'fs',
+      'write',
+      '--ns',
+      'agent:cli',
+      '/notes/plan.md',
+      '--json',
+    );
+    expect(outputSchema('fs write').parse(JSON.parse(piped.stdout))).toMatchObject({ version: 2, size: 12 });
+    const again = await aosWithInput(
+      folder,
+      'one\n2\nthree\n',
+      'fs',
+      'write',
+      '--ns',
+      'agent:cli',
+      '/notes/plan.md',
+      '-',
+    );
+    expect(again.stdout).toBe('unchanged: /notes/plan.md version 2 already has this content (12 B)\n');
+
+    const ls = await aos(folder, 'fs', 'ls', '--ns', 'agent:cli', '--json');
+    expect(outputSchema('fs ls').parse(JSON.parse(ls.stdout))).toEqual([
+      expect.objectContaining({ path: '/notes', type: 'directory', files: 1, size: 12 }),
+    ]);
+    const lsText = await aos(folder, 'fs', 'ls', '--ns', 'agent:cli', '/notes');
+    expect(lsText.stdout).toMatch(
+      /^TYPE +KIND +VERSION +SIZE +UPDATED +PATH\nfile +text +2 +12 B +\S+ +\/notes\/plan\.md\n$/,
+    );
+
+    // cat prints the bytes exactly (no newline added); --version N an older one; --json the content.
+    expect((await aos(folder, 'fs', 'cat', '--ns', 'agent:cli', '/notes/plan.md')).stdout).toBe(
+      'one\n2\nthree\n',
+    );
+    expect(
+      (await aos(folder, 'fs', 'cat', '--ns', 'agent:cli', '/notes/plan.md', '--version', '1')).stdout,
+    ).toBe('one\ntwo\n');
+    const catJson = await aos(folder, 'fs', 'cat', '--ns', 'agent:cli', '/notes/plan.md', '--json');
+    expect(outputSchema('fs cat').parse(JSON.parse(catJson.stdout))).toMatchObject({
+      content: 'one\n2\nthree\n',
+      encoding: 'utf8',
+    });
+
+    const history = await aos(folder, 'fs', 'history', '--ns', 'agent:cli', '/notes/plan.md', '--json');
+    expect(
+      (outputSchema('fs history').parse(JSON.parse(history.stdout)) as { version: number }[]).map(
+        (v) => v.version,
+      ),
+    ).toEqual([2, 1]);
+    const grep = await aos(folder, 'fs', 'grep', '--ns', 'agent:cli', '^t', '--json');
+    expect(outputSchema('fs grep').parse(JSON.parse(grep.stdout))).toEqual({
+      matches: [{ path: '/notes/plan.md', version: 2, line: 3, text: 'three' }],
+      truncated: false,
+    });
+    expect(
+      (await aos(folder, 'fs', 'grep', '--ns', 'agent:cli', 'T', '/notes', '--ignore-case')).stdout,
+    ).toBe('/notes/plan.md:3: three\n');
+    const diff = await aos(folder, 'fs', 'diff', '--ns', 'agent:cli', '/notes/plan.md', '--json');
+    expect(outputSchema('fs diff').parse(JSON.parse(diff.stdout))).toMatchObject({
+      identical: false,
+      binary: false,
+    });
+    expect(
+      (await aos(folder, 'fs', 'diff', '--ns', 'agent:cli', '/notes/plan.md', '--from', '1', '--to', '2'))
+        .stdout,
+    ).toBe(
+      '--- /notes/plan.md\tversion 1\n+++ /notes/plan.md\tversion 2\n@@ -1,2 +1,3 @@\n one\n-two\n+2\n+three\n',
+    );
+    const rm = await aos(folder, 'fs', 'rm', '--ns', 'agent:cli', '/notes/plan.md', '--json');
+    expect(outputSchema('fs rm').parse(JSON.parse(rm.stdout))).toMatchObject({ version: 3, kind: 'removed' });
+    expectEnvelope(
+      await aos(folder, 'fs', 'cat', '--ns', 'agent:cli', '/notes/plan.md', '--json'),
+      'not_found',
+      404,
+      3,
+    );
+    expectEnvelope(
+      await aos(folder, 'fs', 'rm', '--ns', 'agent:cli', '/notes/plan.md', '--json'),
+      'not_found',
+      404,
+      3,
+    );
+
+    // Writes through the CLI are audited by size and hash, not by content.
+    const audit = await aos(folder, 'audit', 'show', '--kind', 'syscall', '--json');
+    const writes = (
+      JSON.parse(audit.stdout) as { data: { name: string; input: Record<string, unknown> } }[]
+    ).filter((entry) => entry.data.name === 'fs write');
+    expect(writes).toHaveLength(3);
+    expect(writes[0]!.data.input).toEqual({
+      ns: 'agent:cli',
+      path: '/notes/plan.md',
+      encoding: 'base64',
+      size: 8,
+      sha256: expect.any(String),
+    });
+  }, 240_000);
+
+  it('exports and imports trees, binary byte for byte, links skipped, into an empty directory only', async () => {
+    const folder = workspace();
+    const source = join(folder, 'source');
+    mkdirSync(join(source, 'deep'), { recursive: true });
+    const bytes = Buffer.from([0, 1, 2, 255, 254, 10, 0]);
+    writeFileSync(join(source, 'deep', 'data.bin'), bytes);
+    writeFileSync(join(source, 'readme.md'), '# hi\n');
+    symlinkSync('/etc/passwd', join(source, 'passwd'));
+    const imported = await aos(
+      folder,
+      'fs',
+      'import',
+      '--ns',
+      'agent:cli',
+      'source',
+      '--path',
+      '/project',
+      '--json',
+    );
+    expect(imported.code, imported.stderr).toBe(0);
+    const report = outputSchema('fs import').parse(JSON.parse(imported.stdout)) as {
+      files: { path: string; kind: string }[];
+      skipped: { source: string; reason: string }[];
+    };
+    expect(report.files.map((file) => [file.path, file.kind])).toEqual([
+      ['/project/deep/data.bin', 'binary'],
+      ['/project/readme.md', 'text'],
+    ]);
+    expect(report.skipped).toEqual([
+      { source: join(source, 'passwd'), reason: 'symbolic link (not followed)' },
+    ]);
+    const cat = await runAos(folder, ['fs', 'cat', '--ns', 'agent:cli', '/project/deep/data.bin', '--json']);
+    const file = outputSchema('fs cat').parse(JSON.parse(cat.stdout)) as {
+      content: string;
+      encoding: string;
+    };
+    expect(file.encoding).toBe('base64');
+    expect(Buffer.from(file.content, 'base64').equals(bytes)).toBe(true);
+
+    const exported = await aos(
+      folder,
+      'fs',
+      'export',
+      '--ns',
+      'agent:cli',
+      'out',
+      '--path',
+      '/project',
+      '--json',
+    );
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(outputSchema('fs export').parse(JSON.parse(exported.stdout))).toMatchObject({
+      bytes: bytes.length + 5,
+    });
+    expect(readFileSync(join(folder, 'out', 'deep', 'data.bin')).equals(bytes)).toBe(true);
+    expect(readFileSync(join(folder, 'out', 'readme.md'), 'utf8')).toBe('# hi\n');
+    expectEnvelope(
+      await aos(folder, 'fs', 'export', '--ns', 'agent:cli', 'out', '--json'),
+      'conflict',
+      409,
+      5,
+    );
+    const text = await aos(folder, 'fs', 'export', '--ns', 'agent:cli', 'out2');
+    expect(text.stdout).toMatch(/^exported 2 files \(12 B\) from agent:cli to /);
+  }, 240_000);
+
+  it('gives the envelope and exit code for each failure class', async () => {
+    const folder = workspace();
+    expectEnvelope(await aos(folder, 'fs', 'ls', '--ns', 'agent:never', '--json'), 'not_found', 404, 3);
+    expectEnvelope(await aos(folder, 'fs', 'ls', '--json'), 'invalid_input', 400, 2);
+    writeFileSync(join(folder, 'big.txt'), 'x'.repeat(64));
+    expectEnvelope(
+      await aos(folder, 'fs', 'write', '--ns', 'agent:cli', '/a/../b', 'big.txt', '--json'),
+      'invalid_input',
+      400,
+      2,
+    );
+    expectEnvelope(
+      await aos(folder, 'fs', 'write', '--ns', 'agent:cli', '/x', 'missing.txt', '--json'),
+      'not_found',
+      404,
+      3,
+    );
+    const limited = await runAos(
+      folder,
+      ['fs', 'write', '--ns', 'agent:cli', '/big.txt', 'big.txt', '--json'],
+      {
+        AOS_FS_MAX_FILE_BYTES: '10',
+      },
+    );
+    expectEnvelope(limited, 'limit_exceeded', 429, 8);
+    expect(JSON.parse(limited.stderr).error).toMatchObject({
+      message: '/big.txt is 64 B, over the limit of 10 B per file',
+      retryable: false,
+    });
+    expect((await aos(folder, 'fs', 'write', '--ns', 'agent:cli', '/dir/file', 'big.txt')).code).toBe(0);
+    expectEnvelope(
+      await aos(folder, 'fs', 'write', '--ns', 'agent:cli', '/dir', 'big.txt', '--json'),
+      'conflict',
+      409,
+      5,
+    );
+    expectEnvelope(
+      await aos(folder, 'fs', 'grep', '--ns', 'agent:cli', '(', '--json'),
+      'invalid_input',
+      400,
+      2,
+    );
+    expectEnvelope(
+      await aos(folder, 'fs', 'cat', '--ns', 'agent:cli', '/dir/file', '--version', '9', '--json'),
+      'not_found',
+      404,
+      3,
+    );
+    expectEnvelope(
+      await aos(folder, 'fs', 'import', '--ns', 'agent:cli', 'nowhere', '--json'),
+      'not_found',
+      404,
+      3,
+    );
+    const plain = await aos(folder, 'fs', 'cat', '--ns', 'agent:cli', '/nope.md');
+    expect(plain.code).toBe(3);
+    expect(plain.stderr).toBe(
+      'aos: not_found: no file /nope.md in namespace agent:cli\n  hint: list the files with: aos fs ls --ns agent:cli /\n',
+    );
+  }, 240_000);
 });
