@@ -79,6 +79,8 @@ describe.each(testDatabases)('programs on $name', (database) => {
       result: { upper: 'ADA', random: true, left: 'L', right: 'R', child: 'echo ADA' },
     });
     expect((done.result as { year: number }).year).toBeGreaterThanOrEqual(2026);
+    // Three steps and two tool calls count as steps; the clock and the random number do not.
+    expect(done.steps).toBe(5);
     expect(runs.all()).toEqual({ upper: 1, left: 1, right: 1 });
     const journal = await t.kernel.db.query<{ kind: string; name: string | null; op: number | null }>(
       'select kind, name, op from aos.steps where pid = $1 order by op nulls first, seq',

@@ -202,7 +202,7 @@ CREATE INDEX processes_runnable ON aos.processes (priority DESC, pid) WHERE (sta
 CREATE UNIQUE INDEX steps_pkey ON aos.steps (pid, seq);
 
 function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer) returns TABLE(grant_id bigint, retry_at timestamp with time zone);
-function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text, p_started_at timestamp with time zone, p_op integer) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text, p_started_at timestamp with time zone, p_op integer, p_seq integer) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.approve(p_pid bigint, p_id bigint, p_reason text) returns text;
 function aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text) returns void;
 function aos.audit_chain_pending() returns trigger;
@@ -213,7 +213,7 @@ function aos.decide_approval(p_pid bigint, p_id bigint, p_approved boolean, p_re
 function aos.deny(p_pid bigint, p_id bigint, p_reason text) returns text;
 function aos.device_for(p_model text) returns aos.devices;
 function aos.exit_process(p_pid bigint, p_status integer, p_result jsonb, p_error jsonb) returns void;
-function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_audit_kind text, p_audit_data text) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_audit_kind text, p_audit_data text, p_finished_seq integer) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.kill(p_pid bigint, p_signal text) returns text;
 function aos.park_process(p_pid bigint, p_generation bigint, p_state text, p_reason text, p_detail jsonb, p_wake_at timestamp with time zone, p_device text, p_seen_wake_seq bigint) returns text;
 function aos.register_agent(p_name text, p_digest text, p_definition jsonb, p_source text) returns integer;

@@ -59,7 +59,7 @@ export class Execution {
   /** Signals delivered so far (ctx.signals). */
   readonly delivered: DeliveredSignal[] = [];
   terminating = false;
-  /** The highest journal seq this execution knows: a worker re-attaching checks nobody else wrote since. */
+  /** The last journal seq this execution knows or numbered: a worker re-attaching checks nobody else wrote since. */
   lastSeq: number;
   /** Position of the operation called last. */
   position = 0;
@@ -213,9 +213,10 @@ export class Execution {
     }
   }
 
-  /** Records a journal write of this execution (its seq). */
-  wrote(seq: number): void {
-    this.lastSeq = Math.max(this.lastSeq, seq);
+  /** The number of the next journal row this execution writes (the lease holder numbers its own). */
+  nextSeq(): number {
+    this.lastSeq += 1;
+    return this.lastSeq;
   }
 
   private currentSlice(): Promise<Slice> {

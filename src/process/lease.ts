@@ -36,7 +36,7 @@ export async function claimProcesses(
               limit $3
                 for update skip locked) claimable
       where p.pid = claimable.pid
-      returning p.*`,
+      returning p.*, (select coalesce(max(s.seq), 0) from aos.steps s where s.pid = p.pid) as last_seq`,
     [workerId, leaseMs, limit, localPrograms],
   );
   return result.rows;

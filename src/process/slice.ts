@@ -13,7 +13,15 @@ import { LeaseLostError } from '../storage/postgres-errors.js';
 import type { Limits } from './agent-definition.js';
 import { formatUsd, type OwnerBudget, ownerBudgetOf } from './budgets.js';
 import { type Execution, errorRecord, type OperationSpec } from './execution.js';
-import { appendStep, type Lease, type StepRecord, type StepWritten } from './journal.js';
+import {
+  appendProgramStep,
+  appendStep,
+  finishStep,
+  type Lease,
+  type StepRecord,
+  type StepStatus,
+  type StepWritten,
+} from './journal.js';
 import type { Block, LiveOutcome, Recorded } from './operation.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNumbers } from './signals.js';
@@ -53,7 +61,7 @@ export class Slice {
 
   private readonly db: Db;
   private readonly quantumMs: number;
-  private readonly sliceStartedAt = Date.now();
+  private quantumStartedAt = Date.now();
   private readonly processStartedAt: number;
   private pending: Set<string>;
   private termDeadlineStep: number | null;
@@ -62,6 +70,8 @@ export class Slice {
   private readonly devices = new Map<string, Promise<Device | undefined>>();
   private executing = 0;
   private readonly blocked = new Map<number, Block>();
+  /** Program steps journaled without updating the process row; counted with the next other write. */
+  private uncountedSteps = 0;
   private ending: Ending | undefined;
   private ended = false;
   private checking = false;
@@ -226,7 +236,7 @@ export class Slice {
   ): Promise<void> {
     await this.write(() =>
       this.db.transaction(async (tx) => {
-        await appendStep(tx, this.lease, step);
+        await appendStep(tx, this.lease, this.execution.nextSeq(), this.withUncounted(step));
         await tx.query('select aos.exit_process($1, $2, $3, $4)', [
           this.lease.pid,
           status,
@@ -246,15 +256,65 @@ export class Slice {
 
   /** Appends a step; keeps the pending signals the database reports, less `handled`. */
   async append(step: StepRecord, db: Queryable = this.db): Promise<StepWritten> {
-    const written = await this.write(() => appendStep(db, this.lease, step));
+    const seq = this.execution.nextSeq();
+    const written = await this.write(() => appendStep(db, this.lease, seq, this.withUncounted(step)));
     this.absorb(written, step.handledSignals ?? []);
     return written;
   }
 
-  /** Notes a write made elsewhere (finish_step, or a transaction of a tool). */
+  /** Completes step `seq`, journaled as started. */
+  async finish(
+    seq: number,
+    step: Pick<StepRecord, 'status' | 'output' | 'usage' | 'countsAsStep' | 'extraSteps' | 'audit'>,
+  ): Promise<StepWritten> {
+    const finishedSeq = this.execution.nextSeq();
+    const written = await this.write(() =>
+      finishStep(this.db, this.lease, seq, finishedSeq, this.withUncounted(step)),
+    );
+    this.absorb(written);
+    return written;
+  }
+
+  /** Appends a program step with one INSERT (see appendProgramStep); it is counted with the next other write. */
+  async appendProgramStep(step: {
+    name: string;
+    status: StepStatus;
+    output: unknown;
+    op: number;
+    startedAt: Date;
+    counts: boolean;
+  }): Promise<void> {
+    const seq = this.execution.nextSeq();
+    const written = await this.write(() => appendProgramStep(this.db, this.lease, seq, step));
+    this.absorb(written);
+    if (step.counts) {
+      this.uncountedSteps += 1;
+      this.count({ steps: 1 });
+    }
+  }
+
+  /** Keeps the pending signals a write reported, less `handled`. */
   absorb(written: StepWritten, handled: readonly string[] = []): void {
-    this.execution.wrote(written.seq);
     this.pending = new Set(written.pendingSignals.filter((signal) => !handled.includes(signal)));
+  }
+
+  /** `step`, also counting the program steps not yet counted in the process row. */
+  private withUncounted<T extends { extraSteps?: number }>(step: T): T {
+    if (this.uncountedSteps === 0) return step;
+    const extra = this.uncountedSteps;
+    this.uncountedSteps = 0;
+    return { ...step, extraSteps: (step.extraSteps ?? 0) + extra };
+  }
+
+  /** Writes the count of program steps not yet in the process row (before the slice lets go). */
+  private async flushUncounted(): Promise<void> {
+    if (this.uncountedSteps === 0) return;
+    const steps = this.uncountedSteps;
+    this.uncountedSteps = 0;
+    await this.db.query(
+      'update aos.processes set steps_used = steps_used + $3 where pid = $1 and lease_generation = $2',
+      [this.lease.pid, this.lease.generation, steps],
+    );
   }
 
   /** Adds a step's usage to the counters the limits are checked against. */
@@ -331,9 +391,13 @@ export class Slice {
       await this.exit(128 + signalNumbers.XCPU, null, limitError(limit), signalStep('XCPU', op));
       return { kind: 'ended' };
     }
-    if (Date.now() - this.sliceStartedAt > this.quantumMs && (await this.othersAreReady())) {
-      this.ending = 'yielded';
-      return { kind: 'suspend' };
+    if (Date.now() - this.quantumStartedAt > this.quantumMs) {
+      if (await this.othersAreReady()) {
+        this.ending = 'yielded';
+        return { kind: 'suspend' };
+      }
+      // Nobody else is waiting: look again after another quantum, not at every operation.
+      this.quantumStartedAt = Date.now();
     }
     return { kind: 'go' };
   }
@@ -372,17 +436,19 @@ export class Slice {
       : undefined;
     await this.write(() =>
       this.db.transaction(async (tx) => {
-        const written = await appendStep(tx, this.lease, {
-          ...signalStep('TERM', op),
-          handledSignals: ['TERM'],
-        });
+        const written = await appendStep(
+          tx,
+          this.lease,
+          this.execution.nextSeq(),
+          this.withUncounted({ ...signalStep('TERM', op), handledSignals: ['TERM'] }),
+        );
         this.absorb(written, ['TERM']);
         await tx.query(
           'update aos.processes set term_deadline_step = $2, term_deadline_at = $3, wait_detail = null where pid = $1',
           [this.lease.pid, this.termDeadlineStep, new Date(this.termDeadlineAt!)],
         );
         if (interrupted !== undefined) {
-          const tool = await appendStep(tx, this.lease, {
+          const tool = await appendStep(tx, this.lease, this.execution.nextSeq(), {
             kind: 'tool',
             name: spec.name,
             callId: callIdOf(spec, op),
@@ -476,6 +542,7 @@ export class Slice {
 
   /** Parks the process on its blocked operations, unless a wake-up already came (then they look again). */
   private async park(): Promise<void> {
+    await this.flushUncounted();
     const blocks = [...this.blocked.entries()];
     const reasons = new Set(blocks.map(([, block]) => block.reason));
     const wakeTimes = blocks.flatMap(([, block]) => (block.wakeAt === null ? [] : [block.wakeAt.getTime()]));
@@ -512,6 +579,7 @@ export class Slice {
   }
 
   private async release(state: 'ready' | 'stopped'): Promise<void> {
+    await this.flushUncounted();
     const result = await this.db.query(
       `update aos.processes set state = $3, lease_owner = null, lease_expires_at = null, updated_at = now()
         where pid = $1 and lease_generation = $2 and state = 'running'`,

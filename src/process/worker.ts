@@ -13,7 +13,7 @@ import type { Db } from '../storage/db.js';
 import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
 import { type EngineHost, Execution } from './execution.js';
-import { appendStep, type Lease, loadJournal } from './journal.js';
+import { appendStep, type Lease, loadJournal, nextSeqOf } from './journal.js';
 import { claimProcesses, reapExpiredZombies, releaseAll, renewLeases } from './lease.js';
 import type { ProcessRow } from './process-table.js';
 import type { ProgramCatalog } from './programs.js';
@@ -259,7 +259,7 @@ export class Worker {
   private async executionFor(row: ProcessRow, lease: Lease): Promise<Execution | undefined> {
     const kept = this.executions.get(row.pid);
     this.executions.delete(row.pid);
-    if (kept !== undefined && !kept.ended && kept.lastSeq === row.next_seq - 1) return kept;
+    if (kept !== undefined && !kept.ended && kept.lastSeq === row.last_seq) return kept;
     kept?.abandon();
     const definition = await this.definition(row.agent_name, row.agent_version);
     let execution: Execution;
@@ -280,7 +280,7 @@ export class Worker {
       const aosError = toAosError(error);
       if (aosError.code === 'unavailable') throw aosError;
       await this.host.db.transaction(async (tx) => {
-        await appendStep(tx, lease, { kind: 'exit', status: 'done' });
+        await appendStep(tx, lease, await nextSeqOf(tx, row.pid), { kind: 'exit', status: 'done' });
         await tx.query('select aos.exit_process($1, $2, $3, $4)', [
           row.pid,
           1,

@@ -76,7 +76,6 @@ async function runStep<T>(
   }
   // Killed or lease lost while it ran: nothing is journaled; the step runs again if the process goes on.
   if (slice.control.everything.signal.aborted) return { kind: 'ended' };
-  await slice.append({ kind: 'step', name, status, output, countsAsStep, startedAt, op });
-  if (countsAsStep) slice.count({ steps: 1 });
+  await slice.appendProgramStep({ name, status, output, op, startedAt, counts: countsAsStep });
   return { kind: 'done', recorded: { status, output, usage: null } };
 }

@@ -9,7 +9,7 @@
 import { toAosError } from '../../errors.js';
 import type { Tool, ToolOutcome } from '../../io/tool.js';
 import type { Execution, OperationSpec } from '../execution.js';
-import { digestOf, finishStep, type JournalStep, type StepRecord } from '../journal.js';
+import { digestOf, type JournalStep, type StepRecord } from '../journal.js';
 import type { LiveOutcome, Recorded } from '../operation.js';
 import type { ProcessRow } from '../process-table.js';
 import type { ToolResult } from '../program.js';
@@ -113,14 +113,11 @@ async function recover(
     `unknown outcome: the worker running this ${call.name} call stopped before it reported a result. ` +
     'It may or may not have taken effect; check before you repeat it.';
   const output = { content, isError: true };
-  const written = await slice.write(() =>
-    finishStep(slice.execution.host.db, slice.lease, previous.seq, {
-      status: 'unknown-outcome',
-      output,
-      audit: toolAudit(call, 'unknown-outcome', output),
-    }),
-  );
-  slice.absorb(written);
+  await slice.finish(previous.seq, {
+    status: 'unknown-outcome',
+    output,
+    audit: toolAudit(call, 'unknown-outcome', output),
+  });
   return { kind: 'done', recorded: { status: 'unknown-outcome', output, usage: null } };
 }
 
@@ -290,11 +287,7 @@ async function runPlain(
   if (seq === undefined) {
     await slice.append(done);
   } else {
-    const startedSeq = seq;
-    const written = await slice.write(() =>
-      finishStep(slice.execution.host.db, slice.lease, startedSeq, done),
-    );
-    slice.absorb(written);
+    await slice.finish(seq, done);
   }
   slice.count({ steps: 1 });
   return { kind: 'done', recorded: { status: done.status, output, usage: null } };
