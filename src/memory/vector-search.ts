@@ -117,8 +117,14 @@ export async function vectorCandidates(db: Queryable, options: VectorSearchOptio
   if (path === 'index' && !useIndex) {
     throw new Error(`no HNSW index serves ${options.embeddingModel} (pgvector is not installed here)`);
   }
-  const candidates = useIndex ? await indexScan(db, options) : await exactScan(db, options);
-  return candidates.sort((left, right) => right.score - left.score || left.id - right.id);
+  // Both paths fetch a few more than asked and rank by the score rounded to 6 decimals, then
+  // id: pgvector sums in float4, the scan in float8, and near-ties must not order differently.
+  const wider = { ...options, limit: options.limit + 5 };
+  const candidates = useIndex ? await indexScan(db, wider) : await exactScan(db, wider);
+  const rounded = (score: number) => Math.round(score * 1e6);
+  return candidates
+    .sort((left, right) => rounded(right.score) - rounded(left.score) || left.id - right.id)
+    .slice(0, options.limit);
 }
 
 async function indexScan(db: Queryable, options: VectorSearchOptions): Promise<Candidate[]> {
@@ -129,7 +135,7 @@ async function indexScan(db: Queryable, options: VectorSearchOptions): Promise<C
     // walking when filters (namespaces, kinds) drop some (pgvector 0.8).
     await tx.query(
       "select set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-      [String(Math.min(1000, Math.max(40, options.limit * 2)))],
+      [String(Math.min(1000, Math.max(100, options.limit * 4)))],
     );
     // The expression and the predicate must be the index's own for the planner to use it;
     // D is a number from this code, not from input.
