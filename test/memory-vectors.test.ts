@@ -117,7 +117,8 @@ describe.each(testDatabases)('vector search on $name', (database) => {
       const auto = await vectorCandidates(db, { ...options, path: 'auto' });
       expect(exact).toHaveLength(10);
       expect(auto.map((candidate) => candidate.id)).toEqual(exact.map((candidate) => candidate.id));
-      auto.forEach((candidate, position) => expect(candidate.score).toBeCloseTo(exact[position]!.score, 5));
+      for (const [position, candidate] of auto.entries())
+        expect(candidate.score).toBeCloseTo(exact[position]!.score, 5);
       // Scores are inner products of unit vectors: cosines, best first.
       expect(exact[0]!.score).toBeLessThanOrEqual(1.000001);
       expect(exact[0]!.score).toBeGreaterThanOrEqual(exact[9]!.score);
