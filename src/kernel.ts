@@ -7,9 +7,12 @@ import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
 import { AosError, toAosError } from './errors.js';
+import { memoryTools } from './io/builtin/memory-tools.js';
 import { processTools } from './io/builtin/process-tools.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
+import type { Embedder } from './memory/embedder.js';
+import { embedderFromEnvironment } from './memory/embedder-from-environment.js';
 import { Worker, type WorkerOptions } from './process/worker.js';
 import type { Db } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
@@ -28,6 +31,8 @@ export interface KernelOptions {
   migrate?: boolean;
   /** The folder for local files (audit key and checkpoints); default AOS_HOME, else ./.aos. */
   home?: string;
+  /** Embeds memories; default chosen by the environment (embedderFromEnvironment: hashing, offline). */
+  embedder?: Embedder;
 }
 
 /** Input and output types of a syscall, by name. */
@@ -40,6 +45,8 @@ export interface Kernel {
   readonly home: string;
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
+  /** What memories are embedded with (the same for adding and searching). */
+  readonly embedder: Embedder;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
   call<Name extends SyscallName>(
     name: Name,
@@ -61,7 +68,8 @@ export interface Kernel {
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { db } = options;
   if (options.migrate ?? true) await migrate(db);
-  const tools = new ToolRegistry([...processTools, ...(options.tools ?? [])]);
+  const embedder = options.embedder ?? embedderFromEnvironment();
+  const tools = new ToolRegistry([...processTools, ...memoryTools(embedder), ...(options.tools ?? [])]);
   const models = options.models ?? createModelResolver();
   const events = new EventEmitter();
   events.setMaxListeners(0);
@@ -96,6 +104,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     home: embeddedHome(options.home),
     tools,
     models,
+    embedder,
     async call(name, input, caller = localUser) {
       const syscall = syscalls[name];
       if (syscall === undefined) {

@@ -10,6 +10,14 @@ import { budgetCommand, cpuCommand, cpuSetCommand } from './commands/cpu-command
 import { doctorCommand } from './commands/doctor.js';
 import { initCommand } from './commands/init.js';
 import {
+  memAddCommand,
+  memForgetCommand,
+  memGetCommand,
+  memImportCommand,
+  memListCommand,
+  memSearchCommand,
+} from './commands/memory-commands.js';
+import {
   killCommand,
   psCommand,
   sendCommand,
@@ -36,6 +44,12 @@ export const commands: CliCommand[] = [
   auditVerifyCommand,
   auditCheckpointCommand,
   auditExportCommand,
+  memAddCommand,
+  memGetCommand,
+  memListCommand,
+  memSearchCommand,
+  memForgetCommand,
+  memImportCommand,
   initCommand,
   doctorCommand,
 ] as unknown as CliCommand[];

@@ -19,6 +19,10 @@ export interface HashEmbedderOptions {
   ngramWeight?: number;
   /** Weight of a pair of adjacent words; default 0.5. */
   pairWeight?: number;
+  /** Buckets each feature is spread over (so one collision costs only part of it); default 1. */
+  probes?: number;
+  /** Another hashing of the same features (which features collide changes); default none. */
+  salt?: string;
 }
 
 /** English stop words (those of PostgreSQL's english dictionary), skipped so they do not dominate. */
@@ -53,6 +57,8 @@ export class HashEmbedder implements Embedder {
   private readonly wordWeight: number;
   private readonly ngramWeight: number;
   private readonly pairWeight: number;
+  private readonly probes: number;
+  private readonly salt: string;
 
   constructor(options: HashEmbedderOptions = {}) {
     this.dimensions = options.dimensions ?? 256;
@@ -60,15 +66,19 @@ export class HashEmbedder implements Embedder {
     this.wordWeight = options.wordWeight ?? 1;
     this.ngramWeight = options.ngramWeight ?? 1;
     this.pairWeight = options.pairWeight ?? 0.5;
+    this.probes = options.probes ?? 1;
+    this.salt = options.salt ?? '';
     // The id names the features, so vectors made with other settings are never compared.
     const tuned =
       options.ngrams === undefined &&
       options.wordWeight === undefined &&
       options.ngramWeight === undefined &&
-      options.pairWeight === undefined;
+      options.pairWeight === undefined &&
+      options.probes === undefined &&
+      options.salt === undefined;
     this.id = tuned
       ? 'hash-v1'
-      : `hash-v1(${this.ngrams.join('.')},${this.wordWeight},${this.ngramWeight},${this.pairWeight})`;
+      : `hash-v1(${this.ngrams.join('.')},${this.wordWeight},${this.ngramWeight},${this.pairWeight},${this.probes},${this.salt})`;
   }
 
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
@@ -94,12 +104,15 @@ export class HashEmbedder implements Embedder {
         for (const gram of grams) add(`g ${gram}`, this.ngramWeight / grams.length);
       }
     });
+    const share = 1 / Math.sqrt(this.probes);
     for (const [feature, weight] of counts) {
-      const hash = hashOf(feature);
       // Sublinear in repetition: a word said five times is not five times as telling.
-      const value = weight > 1 ? 1 + Math.log(weight) : weight;
-      const bucket = hash % this.dimensions;
-      vector[bucket] = vector[bucket]! + ((hash & 0x80000000) === 0 ? value : -value);
+      const value = (weight > 1 ? 1 + Math.log(weight) : weight) * share;
+      for (let probe = 0; probe < this.probes; probe++) {
+        const hash = hashOf(`${this.salt}${probe === 0 ? '' : probe}${feature}`);
+        const bucket = hash % this.dimensions;
+        vector[bucket] = vector[bucket]! + ((hash & 0x80000000) === 0 ? value : -value);
+      }
     }
     return normalize(vector);
   }

@@ -1,62 +1,27 @@
 /**
- * Memory search: full text and vector candidates fused by reciprocal rank, plus recency
- * and importance, optionally expanded to neighbouring turns of the same conversation
- * (same namespace and thread, seq ± window). Every weight is configurable; the defaults
- * were chosen on bench/memory (docs/benchmarks.md). Returned memories count as accessed.
+ * Memory search: full-text and vector candidates from PostgreSQL, fused (fusion.ts) by
+ * reciprocal rank with recency and importance, optionally expanded to neighbouring turns
+ * of the same conversation (same namespace and thread, seq ± window). Every weight is
+ * configurable; the defaults were chosen on bench/memory. Returned memories count as accessed.
  */
 import { AosError } from '../errors.js';
 import type { Queryable } from '../storage/db.js';
-import type { Candidate } from './candidate.js';
+import { type Candidate, type CandidateRow, candidateColumns, toCandidate } from './candidate.js';
 import { type Embedder, embeddingModelOf, isZeroVector } from './embedder.js';
 import { embedderFromEnvironment } from './embedder-from-environment.js';
+import {
+  defaultSearchWeights,
+  expandNeighbours,
+  type Fused,
+  fuse,
+  type Neighbour,
+  type RankedList,
+  type SearchWeights,
+} from './fusion.js';
 import { type Memory, type MemoryKind, type MemoryRow, memoryColumns, toMemory } from './memory.js';
 import { checkNamespaceName } from './namespaces.js';
 import { textCandidates } from './text-search.js';
 import { vectorCandidates } from './vector-search.js';
-
-/** The knobs of ranking. */
-export interface SearchWeights {
-  /** Weight of the full-text list in the fusion (0 turns it off). */
-  text: number;
-  /** Weight of the vector list in the fusion (0 turns it off). */
-  vector: number;
-  /** Reciprocal rank fusion constant: a list's rank r adds weight / (rrfK + r). */
-  rrfK: number;
-  /** Candidates taken from each list. */
-  candidates: number;
-  /** Added for a memory as new as the newest one searched, halving every `recencyHalfLifeDays`. */
-  recency: number;
-  recencyHalfLifeDays: number;
-  /** Added per unit of importance (0..1). */
-  importance: number;
-  /** Neighbours of each hit within this many turns are added (0: none). */
-  neighbourWindow: number;
-  /** A neighbour at distance d scores its hit's score × neighbourDecay^d (if that beats its own). */
-  neighbourDecay: number;
-  /** Full-text ranking: BM25 over the lexemes, or PostgreSQL's ts_rank. */
-  textRanking: 'bm25' | 'ts_rank';
-  bm25K1: number;
-  bm25B: number;
-  /** Lexemes in more than this share of memories do not make candidates (they still score). */
-  commonShare: number;
-}
-
-/** The default weights (chosen on bench/memory; see docs/memory.md for why each). */
-export const defaultSearchWeights: Readonly<SearchWeights> = Object.freeze({
-  text: 1,
-  vector: 1,
-  rrfK: 60,
-  candidates: 50,
-  recency: 0,
-  recencyHalfLifeDays: 30,
-  importance: 0.002,
-  neighbourWindow: 1,
-  neighbourDecay: 0.9,
-  textRanking: 'bm25',
-  bm25K1: 1.2,
-  bm25B: 0.75,
-  commonShare: 0.25,
-});
 
 /** What to search for. */
 export interface SearchOptions {
@@ -80,16 +45,12 @@ export interface SearchOptions {
   now?: Date | undefined;
 }
 
+export { defaultSearchWeights, type SearchWeights } from './fusion.js';
+
 /** A found memory, its fused score, and which retrievers found it. */
 export interface SearchResult extends Memory {
   score: number;
   via: ('text' | 'vector' | 'neighbour')[];
-}
-
-interface Scored {
-  candidate: Candidate;
-  score: number;
-  via: Set<'text' | 'vector' | 'neighbour'>;
 }
 
 /** Searches memories; a query with no searchable words returns []. */
@@ -100,7 +61,7 @@ export async function searchMemories(db: Queryable, options: SearchOptions): Pro
   if (namespaces.length === 0) throw new AosError('invalid_input', 'search needs at least one namespace');
   const stats = await namespaceStats(db, namespaces);
   const pool = Math.max(weights.candidates, k);
-  const lists: { name: 'text' | 'vector'; weight: number; candidates: Candidate[] }[] = [];
+  const lists: RankedList[] = [];
   if (weights.text > 0) {
     const candidates = await textCandidates(db, {
       namespaces,
@@ -131,39 +92,19 @@ export async function searchMemories(db: Queryable, options: SearchOptions): Pro
     }
   }
   const now = options.now ?? stats.newest ?? new Date();
-  const fused = new Map<number, Scored>();
-  for (const list of lists) {
-    list.candidates.forEach((candidate, index) => {
-      const entry = fused.get(candidate.id) ?? { candidate, score: 0, via: new Set() };
-      entry.score += list.weight / (weights.rrfK + index + 1);
-      entry.via.add(list.name);
-      fused.set(candidate.id, entry);
-    });
-  }
-  const adjust = (entry: Scored) => {
-    const ageDays = Math.max(0, now.getTime() - entry.candidate.at.getTime()) / 86_400_000;
-    entry.score +=
-      weights.recency * 0.5 ** (ageDays / weights.recencyHalfLifeDays) +
-      weights.importance * entry.candidate.importance;
-  };
-  for (const entry of fused.values()) adjust(entry);
-  let ranked = [...fused.values()].sort(byScore);
+  let ranked = fuse(lists, weights, now);
   const window =
     options.expandNeighbours === false
       ? 0
       : typeof options.expandNeighbours === 'number'
         ? options.expandNeighbours
         : weights.neighbourWindow;
-  if (window > 0 && ranked.length > 0) {
-    await addNeighbours(db, ranked.slice(0, k), fused, window, weights.neighbourDecay, options.kinds);
-    ranked = [...fused.values()].sort(byScore);
+  if (window > 0) {
+    ranked = await expandNeighbours(ranked, k, window, weights.neighbourDecay, (hits) =>
+      neighboursOf(db, hits, window, options.kinds),
+    );
   }
-  const top = ranked.slice(0, k);
-  return fetchResults(db, top, options.touch ?? true);
-}
-
-function byScore(left: Scored, right: Scored): number {
-  return right.score - left.score || left.candidate.id - right.candidate.id;
+  return fetchResults(db, ranked.slice(0, k), options.touch ?? true);
 }
 
 /** Checks that the namespaces exist; their memory count and newest memory time. */
@@ -188,60 +129,26 @@ async function namespaceStats(db: Queryable, namespaces: string[]) {
   return { count: result.rows.reduce((sum, row) => sum + row.count, 0), newest };
 }
 
-/** Adds to `fused` the neighbours of `hits` (same namespace and thread, seq within `window`). */
-async function addNeighbours(
+/** The memories next to `hits` in their threads (same namespace and thread, seq within `window`). */
+async function neighboursOf(
   db: Queryable,
-  hits: Scored[],
-  fused: Map<number, Scored>,
+  hits: readonly Candidate[],
   window: number,
-  decay: number,
   kinds: readonly MemoryKind[] | undefined,
-) {
-  const threaded = hits.filter((hit) => hit.candidate.thread !== null && hit.candidate.seq !== null);
-  if (threaded.length === 0) return;
-  const found = await db.query<{
-    hit: number;
-    id: number;
-    namespace: string;
-    at: Date;
-    importance: number;
-    thread: string;
-    seq: number;
-  }>(
-    `select h.id as hit, m.id, m.namespace, m.at, m.importance, m.thread, m.seq
+): Promise<Neighbour[]> {
+  const found = await db.query<CandidateRow & { hit: number }>(
+    `select h.id as hit, ${candidateColumns}, 0 as score
        from aos.memories h
        join aos.memories m on m.namespace = h.namespace and m.thread = h.thread
                           and m.seq between h.seq - $2 and h.seq + $2 and m.id <> h.id
       where h.id = any($1) and ($3::text[] is null or m.kind = any($3))`,
-    [
-      threaded.map((hit) => hit.candidate.id),
-      window,
-      kinds === undefined || kinds.length === 0 ? null : kinds,
-    ],
+    [hits.map((hit) => hit.id), window, kinds === undefined || kinds.length === 0 ? null : kinds],
   );
-  const hitsById = new Map(threaded.map((hit) => [hit.candidate.id, hit]));
-  for (const row of found.rows) {
-    const hit = hitsById.get(row.hit)!;
-    const score = hit.score * decay ** Math.abs(row.seq - hit.candidate.seq!);
-    const existing = fused.get(row.id);
-    if (existing === undefined) {
-      const candidate: Candidate = {
-        ...row,
-        id: Number(row.id),
-        at: new Date(row.at),
-        score: 0,
-        importance: Number(row.importance),
-      };
-      fused.set(row.id, { candidate, score, via: new Set(['neighbour']) });
-    } else if (score > existing.score) {
-      existing.score = score;
-      existing.via.add('neighbour');
-    }
-  }
+  return found.rows.map((row) => ({ hit: Number(row.hit), candidate: toCandidate(row) }));
 }
 
 /** The memories of `top`, in order, counted as accessed when `touch`. */
-async function fetchResults(db: Queryable, top: Scored[], touch: boolean): Promise<SearchResult[]> {
+async function fetchResults(db: Queryable, top: readonly Fused[], touch: boolean): Promise<SearchResult[]> {
   if (top.length === 0) return [];
   const ids = top.map((entry) => entry.candidate.id);
   const rows = await db.query<MemoryRow>(

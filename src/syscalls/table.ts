@@ -2,6 +2,14 @@
 import { auditCheckpointSyscall, auditShowSyscall, auditVerifySyscall } from './audit.js';
 import { budgetSyscall, cpuSetSyscall, cpuSyscall } from './cpu.js';
 import { killSyscall } from './kill.js';
+import {
+  memAddSyscall,
+  memForgetSyscall,
+  memGetSyscall,
+  memImportSyscall,
+  memListSyscall,
+  memSearchSyscall,
+} from './memory.js';
 import { psSyscall } from './ps.js';
 import { sendSyscall } from './send.js';
 import { spawnSyscall } from './spawn.js';
@@ -21,6 +29,12 @@ export const syscalls = {
   'audit verify': auditVerifySyscall,
   'audit checkpoint': auditCheckpointSyscall,
   trace: traceSyscall,
+  'mem add': memAddSyscall,
+  'mem get': memGetSyscall,
+  'mem ls': memListSyscall,
+  'mem forget': memForgetSyscall,
+  'mem search': memSearchSyscall,
+  'mem import': memImportSyscall,
 } as const;
 
 export type Syscalls = typeof syscalls;
