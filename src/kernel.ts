@@ -9,9 +9,12 @@ import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js'
 import { AosError, toAosError } from './errors.js';
 import { maxFileBytesOf } from './fs/content.js';
 import { fileTools } from './io/builtin/fs-tools.js';
+import { memoryTools } from './io/builtin/memory-tools.js';
 import { processTools } from './io/builtin/process-tools.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
+import type { Embedder } from './memory/embedder.js';
+import { embedderFromEnvironment } from './memory/embedder-from-environment.js';
 import type { AgentDefinition } from './process/agent-definition.js';
 import type { Program } from './process/program.js';
 import { ProgramCatalog } from './process/programs.js';
@@ -49,6 +52,8 @@ export interface KernelOptions {
   otlp?: OtlpOptions | false;
   /** The agent file system's settings. */
   fileSystem?: FileSystemOptions;
+  /** Embeds memories; default chosen by the environment (embedderFromEnvironment: hashing, offline). */
+  embedder?: Embedder;
 }
 
 /** Settings of the agent file system. */
@@ -75,6 +80,8 @@ export interface Kernel {
   register(path: string): Promise<AgentDefinition>;
   /** The OTLP trace exporter, when an endpoint is configured; workers export each process that exits. */
   readonly otlp: OtlpExporter | undefined;
+  /** What memories are embedded with (the same for adding and searching). */
+  readonly embedder: Embedder;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
   call<Name extends SyscallName>(
     name: Name,
@@ -97,7 +104,13 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { db } = options;
   if (options.migrate ?? true) await migrate(db);
   const fileSystem = { maxFileBytes: maxFileBytesOf(options.fileSystem?.maxFileBytes) };
-  const tools = new ToolRegistry([...processTools, ...fileTools(fileSystem), ...(options.tools ?? [])]);
+  const embedder = options.embedder ?? embedderFromEnvironment();
+  const tools = new ToolRegistry([
+    ...processTools,
+    ...fileTools(fileSystem),
+    ...memoryTools(embedder),
+    ...(options.tools ?? []),
+  ]);
   const models = options.models ?? createModelResolver();
   const programs = new ProgramCatalog(
     (options.programs ?? []).filter((program): program is Program => typeof program !== 'string'),
@@ -145,6 +158,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     programs,
     register: (path) => registerFile(registrar, path),
     otlp,
+    embedder,
     async call(name, input, caller = localUser) {
       const syscall = syscalls[name];
       if (syscall === undefined) {

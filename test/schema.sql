@@ -91,6 +91,25 @@ table aos.mailbox
   sent_at timestamp with time zone not null default now()
   received_at timestamp with time zone
 
+table aos.memories
+  id bigint not null default nextval('aos.memories_id_seq'::regclass)
+  namespace text not null
+  external_id text not null
+  kind text not null default 'episode'::text
+  text text not null
+  source_pid bigint
+  at timestamp with time zone not null default now()
+  thread text
+  seq integer
+  importance real not null default 0.5
+  access_count integer not null default 0
+  last_accessed_at timestamp with time zone
+  meta jsonb not null default '{}'::jsonb
+  embedding ARRAY
+  embedding_model text
+  search tsvector
+  created_at timestamp with time zone not null default now()
+
 table aos.migrations
   id integer not null
   name text not null
@@ -192,6 +211,11 @@ CREATE UNIQUE INDEX files_pkey ON aos.files (namespace, path, version);
 CREATE UNIQUE INDEX identity_pkey ON aos.identity (singleton);
 CREATE UNIQUE INDEX mailbox_pkey ON aos.mailbox (id);
 CREATE INDEX mailbox_unread ON aos.mailbox (pid, id) WHERE (received_at IS NULL);
+CREATE INDEX memories_namespace_at ON aos.memories (namespace, at);
+CREATE UNIQUE INDEX memories_namespace_external_id_key ON aos.memories (namespace, external_id);
+CREATE UNIQUE INDEX memories_pkey ON aos.memories (id);
+CREATE INDEX memories_search ON aos.memories USING gin (search);
+CREATE INDEX memories_thread ON aos.memories (namespace, thread, seq) WHERE (thread IS NOT NULL);
 CREATE UNIQUE INDEX migrations_pkey ON aos.migrations (id);
 CREATE UNIQUE INDEX namespaces_pkey ON aos.namespaces (name);
 CREATE UNIQUE INDEX owner_budgets_pkey ON aos.owner_budgets (owner);

@@ -2,6 +2,9 @@
  * The schema snapshot: test/schema.sql describes every table, column, index, view and
  * function of schema aos, so each migration shows up as a readable diff.
  * Regenerate it with AOS_UPDATE_SCHEMA=1 npx vitest run test/schema.test.ts.
+ * It is the schema the migrations make, the same on every database. The one optional
+ * object, an HNSW index per embedding model (memories_hnsw_*), is made at run time where
+ * pgvector exists, never by a migration; test/memory-vectors.test.ts checks it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

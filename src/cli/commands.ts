@@ -22,6 +22,14 @@ import {
 } from './commands/fs-commands.js';
 import { initCommand } from './commands/init.js';
 import {
+  memAddCommand,
+  memForgetCommand,
+  memGetCommand,
+  memImportCommand,
+  memListCommand,
+  memSearchCommand,
+} from './commands/memory-commands.js';
+import {
   killCommand,
   psCommand,
   sendCommand,
@@ -60,6 +68,12 @@ export const commands: CliCommand[] = [
   fsDiffCommand,
   fsExportCommand,
   fsImportCommand,
+  memAddCommand,
+  memGetCommand,
+  memListCommand,
+  memSearchCommand,
+  memForgetCommand,
+  memImportCommand,
   initCommand,
   doctorCommand,
 ] as unknown as CliCommand[];

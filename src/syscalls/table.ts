@@ -5,6 +5,14 @@ import { budgetSyscall, cpuSetSyscall, cpuSyscall } from './cpu.js';
 import { fsCatSyscall, fsDiffSyscall, fsGrepSyscall, fsHistorySyscall, fsListSyscall } from './fs-read.js';
 import { fsExportSyscall, fsImportSyscall, fsRemoveSyscall, fsWriteSyscall } from './fs-write.js';
 import { killSyscall } from './kill.js';
+import {
+  memAddSyscall,
+  memForgetSyscall,
+  memGetSyscall,
+  memImportSyscall,
+  memListSyscall,
+  memSearchSyscall,
+} from './memory.js';
 import { psSyscall } from './ps.js';
 import { sendSyscall } from './send.js';
 import { spawnSyscall } from './spawn.js';
@@ -36,6 +44,12 @@ export const syscalls = {
   'fs diff': fsDiffSyscall,
   'fs export': fsExportSyscall,
   'fs import': fsImportSyscall,
+  'mem add': memAddSyscall,
+  'mem get': memGetSyscall,
+  'mem ls': memListSyscall,
+  'mem forget': memForgetSyscall,
+  'mem search': memSearchSyscall,
+  'mem import': memImportSyscall,
 } as const;
 
 export type Syscalls = typeof syscalls;

@@ -1,9 +1,16 @@
 /**
- * Test fixtures for users' own tests: mock OpenAI and Anthropic servers that speak the real wire
- * formats, with scripted replies, errors, latency, rate limits, a prefix cache and a record of every
- * request, and a mock OpenTelemetry collector that records OTLP trace exports. See docs/testing.md.
+ * Test fixtures for users' own tests: mock OpenAI and Anthropic servers and an embeddings
+ * server that speak the real wire formats, with scripted replies, errors, latency, rate limits,
+ * a prefix cache and a record of every request, and a mock OpenTelemetry collector that records
+ * OTLP trace exports. See docs/testing.md.
  */
 export { startMockAnthropic } from './mock-anthropic-server.js';
+export {
+  type EmbeddingsRequest,
+  type MockEmbeddingsOptions,
+  type MockEmbeddingsServer,
+  startMockEmbeddings,
+} from './mock-embeddings-server.js';
 export { startMockOpenAI } from './mock-openai-server.js';
 export {
   type CollectedSpan,

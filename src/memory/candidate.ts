@@ -1,0 +1,39 @@
+/** A memory found by one retriever (full text or vector), with what fusion needs to rank it. */
+
+/** One retrieved memory: its row id, the retriever's score, and its time, importance and place. */
+export interface Candidate {
+  id: number;
+  namespace: string;
+  score: number;
+  at: Date;
+  importance: number;
+  thread: string | null;
+  seq: number | null;
+}
+
+/** The columns a candidate query selects from aos.memories aliased `m` (before the score). */
+export const candidateColumns = 'm.id, m.namespace, m.at, m.importance, m.thread, m.seq';
+
+/** Database row of a candidate query, as drivers return it. */
+export interface CandidateRow {
+  id: number;
+  namespace: string;
+  at: Date | string;
+  importance: number | string;
+  thread: string | null;
+  seq: number | null;
+  score: number | string;
+}
+
+/** A candidate row as a Candidate (numbers and dates parsed). */
+export function toCandidate(row: CandidateRow): Candidate {
+  return {
+    id: Number(row.id),
+    namespace: row.namespace,
+    score: Number(row.score),
+    at: new Date(row.at),
+    importance: Number(row.importance),
+    thread: row.thread,
+    seq: row.seq,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Full-text retrieval in PostgreSQL: the query's lexemes (english stemming, stop words
+ * dropped) joined with OR, so a memory matching any of them is a candidate (AND-style
+ * queries miss most questions), ranked by BM25 over the lexemes of the generated tsvector:
+ * rare words count more than common ones (ts_rank knows no document frequency; it is kept
+ * as an option for comparison). A query of only stop words has no lexemes: no candidates.
+ */
+import type { Queryable } from '../storage/db.js';
+import { type Candidate, type CandidateRow, candidateColumns, toCandidate } from './candidate.js';
+import type { MemoryKind } from './memory.js';
+
+/** How full-text candidates are ranked and pruned. */
+export interface TextSearchOptions {
+  namespaces: readonly string[];
+  query: string;
+  kinds?: readonly MemoryKind[] | undefined;
+  /** How many candidates to return. */
+  limit: number;
+  /** Memories in the namespaces (for document frequencies). */
+  documentCount: number;
+  /** 'bm25' (default) or PostgreSQL's 'ts_rank'. */
+  ranking?: 'bm25' | 'ts_rank';
+  /** BM25 term-frequency saturation; default 1.2. */
+  k1?: number;
+  /** BM25 length normalization; default 0.75. */
+  b?: number;
+  /**
+   * A lexeme in more than this share of the memories does not make a memory a candidate
+   * (it still adds to the score of candidates found by others); default 0.25.
+   */
+  commonShare?: number;
+}
+
+/** The query's lexemes with their document frequencies (counted up to `cap`) and tsquery forms. */
+async function lexemesOf(
+  db: Queryable,
+  namespaces: readonly string[],
+  query: string,
+  cap: number,
+): Promise<{ lexeme: string; term: string; df: number }[]> {
+  // A lexeme as a tsquery term: quoted, with quotes and backslashes doubled (chr(39) ', chr(92) \).
+  const result = await db.query<{ lexeme: string; term: string; df: number }>(
+    `select t.lexeme, q.term,
+            (select count(*) from (select 1 from aos.memories m
+                                    where m.namespace = any($2) and m.search @@ q.term::tsquery
+                                    limit $3) c)::int as df
+       from unnest(to_tsvector('english', $1)) t,
+            lateral (select chr(39) || replace(replace(t.lexeme, chr(92), chr(92) || chr(92)), chr(39), chr(39) || chr(39))
+                            || chr(39) as term) q`,
+    [query, namespaces, cap],
+  );
+  return result.rows;
+}
+
+/** The best `limit` full-text candidates, best first (ties by id). */
+export async function textCandidates(db: Queryable, options: TextSearchOptions): Promise<Candidate[]> {
+  const total = Math.max(options.documentCount, 1);
+  const commonShare = options.commonShare ?? 0.25;
+  const cap = Math.max(100, Math.ceil(total * commonShare) + 1);
+  const lexemes = await lexemesOf(db, options.namespaces, options.query, cap);
+  const present = lexemes.filter((lexeme) => lexeme.df > 0);
+  if (present.length === 0) return [];
+  // Common lexemes would make most memories candidates and add little: keep them for scoring only.
+  const selective = present.filter((lexeme) => lexeme.df <= total * commonShare);
+  const finders =
+    selective.length > 0
+      ? selective
+      : [present.reduce((rarest, each) => (each.df < rarest.df ? each : rarest))];
+  const tsquery = finders.map((lexeme) => lexeme.term).join(' | ');
+  const kinds = options.kinds === undefined || options.kinds.length === 0 ? null : options.kinds;
+  if (options.ranking === 'ts_rank') {
+    const ranked = await db.query<CandidateRow>(
+      `select ${candidateColumns}, ts_rank(m.search, $2::tsquery) as score
+         from aos.memories m
+        where m.namespace = any($1) and m.search @@ $2::tsquery and ($3::text[] is null or m.kind = any($3))
+        order by score desc, m.id limit $4`,
+      [options.namespaces, tsquery, kinds, options.limit],
+    );
+    return ranked.rows.map(toCandidate);
+  }
+  // BM25's idf, never negative: ln(1 + (N - df + 0.5) / (df + 0.5)).
+  const idf = present.map((lexeme) => Math.log(1 + (total - lexeme.df + 0.5) / (lexeme.df + 0.5)));
+  const ranked = await db.query<CandidateRow>(
+    `with candidates as (
+       select ${candidateColumns}, m.search, length(m.search)::float8 as length
+         from aos.memories m
+        where m.namespace = any($1) and m.search @@ $2::tsquery and ($3::text[] is null or m.kind = any($3))
+     ), average as (select avg(length) as length from candidates)
+     select m.id, m.namespace, m.at, m.importance, m.thread, m.seq,
+            (select sum(w.idf * d.tf * ($6::float8 + 1) / (d.tf + $6::float8 * (1 - $7::float8 + $7::float8 * m.length / a.length)))
+               from (select lexeme, coalesce(array_length(positions, 1), 1) as tf from unnest(m.search)) d
+               join unnest($4::text[], $5::float8[]) w (lexeme, idf) on w.lexeme = d.lexeme) as score
+       from candidates m, average a
+      order by score desc, m.id limit $8`,
+    [
+      options.namespaces,
+      tsquery,
+      kinds,
+      present.map((lexeme) => lexeme.lexeme),
+      idf,
+      options.k1 ?? 1.2,
+      options.b ?? 0.75,
+      options.limit,
+    ],
+  );
+  return ranked.rows.map(toCandidate);
+}

@@ -1,0 +1,143 @@
+/** The memory tools (remember, recall, forget) used by agents whose scripted CPU calls them, on both databases. */
+import { describe, expect, it } from 'vitest';
+import { HashEmbedder } from '../src/memory/hash-embedder.js';
+import { addMemories, listMemories } from '../src/memory/memory-store.js';
+import { testDatabases } from './support/databases.js';
+import { testKernels } from './support/kernel.js';
+
+interface ToolStep {
+  name: string;
+  status: string;
+  content: string;
+  isError: boolean;
+}
+
+describe.each(testDatabases)('memory tools on $name', (database) => {
+  const start = testKernels(database);
+
+  async function toolSteps(
+    kernel: { db: { query: <Row>(sql: string, params?: unknown[]) => Promise<{ rows: Row[] }> } },
+    pid: number,
+  ) {
+    const steps = await kernel.db.query<{
+      name: string;
+      status: string;
+      messages: { content: string; isError?: boolean }[];
+    }>(
+      "select name, status, messages from aos.steps where pid = $1 and kind = 'tool' and name <> 'finish' order by seq",
+      [pid],
+    );
+    return steps.rows.map(
+      (step): ToolStep => ({
+        name: step.name,
+        status: step.status,
+        content: step.messages[0]!.content,
+        isError: step.messages[0]!.isError === true,
+      }),
+    );
+  }
+
+  it('remembers in the agent namespace, recalls by query and by id, forgets, and refuses other namespaces', async () => {
+    const { kernel, agent } = await start();
+    const file = agent(
+      'keeper',
+      'tools: [remember, recall, forget, finish]',
+      [
+        'turns:',
+        '  - tool_calls:',
+        '      - { name: remember, arguments: { text: "The deploy key is kept in vault B", kind: fact, id: deploy, importance: 0.9 } }',
+        '      - { name: remember, arguments: { text: "A passing note", thread: chat } }',
+        '      - { name: remember, arguments: { text: "Not mine to write", namespace: "agent:someone-else" } }',
+        '  - tool_calls:',
+        '      - { name: recall, arguments: { query: "where is the deploy key kept?" } }',
+        '      - { name: recall, arguments: { id: deploy } }',
+        '      - { name: recall, arguments: { query: "anything", namespace: "owner:nobody" } }',
+        '  - tool_calls:',
+        '      - { name: forget, arguments: { id: deploy } }',
+        '      - { name: recall, arguments: { id: deploy } }',
+        '      - { name: forget, arguments: { id: deploy, namespace: "process:999999" } }',
+        '  - finish: done',
+        '',
+      ].join('\n'),
+    );
+    const { pid } = await kernel.call('spawn', { agent: file });
+    expect(await kernel.call('wait', { pid, timeout: '30s' })).toMatchObject({
+      exitStatus: 0,
+      result: 'done',
+    });
+    const steps = await toolSteps(kernel, pid);
+    expect(steps.map((step) => [step.name, step.isError])).toEqual([
+      ['remember', false],
+      ['remember', false],
+      ['remember', true],
+      ['recall', false],
+      ['recall', false],
+      ['recall', true],
+      ['forget', false],
+      ['recall', true],
+      ['forget', true],
+    ]);
+    expect(JSON.parse(steps[0]!.content)).toEqual({ namespace: 'agent:keeper', id: 'deploy' });
+    expect(steps[2]!.content).toMatch(/^forbidden: namespace "agent:someone-else" is not this process's/);
+    const found = JSON.parse(steps[3]!.content) as { id: string; text: string; namespace: string }[];
+    expect(found[0]).toMatchObject({
+      id: 'deploy',
+      namespace: 'agent:keeper',
+      text: 'The deploy key is kept in vault B',
+    });
+    expect(JSON.parse(steps[4]!.content)).toMatchObject({ id: 'deploy', kind: 'fact' });
+    expect(steps[5]!.content).toMatch(/^forbidden: namespace "owner:nobody"/);
+    expect(JSON.parse(steps[6]!.content)).toEqual({
+      namespace: 'agent:keeper',
+      id: 'deploy',
+      forgotten: true,
+    });
+    expect(steps[7]!.content).toMatch(/^not_found: no memory "deploy"/);
+    expect(steps[8]!.content).toMatch(/^forbidden: namespace "process:999999"/);
+    // What is left: the note, with its source process and thread; nothing was written elsewhere.
+    const left = await listMemories(kernel.db, {});
+    expect(left.map((memory) => [memory.namespace, memory.text, memory.sourcePid, memory.thread])).toEqual([
+      ['agent:keeper', 'A passing note', pid, 'chat'],
+    ]);
+  });
+
+  it('recalls across runs of the agent and from the owner namespace, and writes to its own process namespace when told', async () => {
+    const { kernel, agent } = await start();
+    await addMemories(
+      kernel.db,
+      'owner:local',
+      [{ id: 'pref', text: 'The owner prefers answers in French', kind: 'fact' }],
+      {
+        embedder: new HashEmbedder(),
+      },
+    );
+    const writer = agent(
+      'diarist',
+      'tools: [remember, recall, finish]',
+      [
+        'turns:',
+        '  - match: /^first/',
+        '    tool_calls: [{ name: remember, arguments: { text: "We chose PostgreSQL for the queue" } }]',
+        '  - match: \'"namespace":"agent:diarist"\'',
+        '    finish: wrote',
+        '  - tool_calls:',
+        '      - { name: recall, arguments: { query: "which database did we choose for the queue" } }',
+        '      - { name: recall, arguments: { query: "language the owner prefers", namespace: "owner:local" } }',
+        '      - { name: remember, arguments: { text: "scratch for this run only", namespace: "process:{{input}}" } }',
+        '  - finish: "{{result.0.0.text}} / {{result.1.0.id}}"',
+        '',
+      ].join('\n'),
+    );
+    const first = await kernel.call('spawn', { agent: writer, input: 'first' });
+    expect(await kernel.call('wait', { pid: first.pid, timeout: '30s' })).toMatchObject({ result: 'wrote' });
+    // The second run names its own pid in its input, so the script can write to process:PID.
+    const second = await kernel.call('spawn', { agent: writer, input: String(first.pid + 1) });
+    expect(second.pid).toBe(first.pid + 1);
+    expect(await kernel.call('wait', { pid: second.pid, timeout: '30s' })).toMatchObject({
+      exitStatus: 0,
+      result: 'We chose PostgreSQL for the queue / pref',
+    });
+    const scratch = await listMemories(kernel.db, { namespace: `process:${second.pid}` });
+    expect(scratch.map((memory) => memory.text)).toEqual(['scratch for this run only']);
+  });
+});

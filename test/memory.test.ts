@@ -1,0 +1,242 @@
+/** Long-term memory: store, search, forget, on PGlite (with pgvector) and on the server (without). */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AosError } from '../src/errors.js';
+import { HashEmbedder } from '../src/memory/hash-embedder.js';
+import { addMemories, forgetMemories, getMemory, listMemories } from '../src/memory/memory-store.js';
+import { searchMemories } from '../src/memory/search.js';
+import type { Db } from '../src/storage/db.js';
+import { migrate } from '../src/storage/migrate.js';
+import { testDatabases } from './support/databases.js';
+
+const embedder = new HashEmbedder();
+
+async function failure(promise: Promise<unknown>): Promise<AosError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AosError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+const conversation = [
+  { id: 't1', text: 'I adopted a beagle puppy last weekend.', thread: 's1', seq: 1 },
+  { id: 't2', text: 'What did you name the puppy?', thread: 's1', seq: 2 },
+  { id: 't3', text: 'Biscuit! He chews everything.', thread: 's1', seq: 3 },
+  { id: 't4', text: 'My sister Maya moved to Lisbon for a new job.', thread: 's2', seq: 1 },
+  { id: 't5', text: 'The weather in Oslo was freezing all week.', thread: 's2', seq: 2 },
+  { id: 't6', text: 'I have been baking sourdough bread on Sundays.', thread: 's3', seq: 1 },
+];
+
+describe.each(testDatabases)('memory on $name', (database) => {
+  let db: Db;
+  let drop: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await drop?.();
+    drop = undefined;
+  });
+  async function fresh(): Promise<Db> {
+    const created = await database.create();
+    drop = created.drop;
+    db = created.db;
+    await migrate(db);
+    return db;
+  }
+
+  it('adds, gets, lists and forgets memories, generating ids and keeping given ones', async () => {
+    await fresh();
+    const added = await addMemories(
+      db,
+      'agent:notes',
+      [
+        {
+          text: 'The deploy key lives in the vault.',
+          kind: 'fact',
+          importance: 0.9,
+          meta: { source: 'ops' },
+        },
+        {
+          id: 'howto',
+          text: 'To release: tag, push, wait for CI.',
+          kind: 'procedure',
+          time: '2026-01-02T03:04:05Z',
+        },
+      ],
+      { embedder },
+    );
+    expect(added.map((memory) => memory.id)).toEqual([expect.stringMatching(/^m\d+$/), 'howto']);
+    expect(added[0]).toMatchObject({
+      namespace: 'agent:notes',
+      kind: 'fact',
+      importance: 0.9,
+      meta: { source: 'ops' },
+    });
+    expect(added[0]!.embeddingModel).toBe('hash-v1/256');
+    expect(added[1]).toMatchObject({ kind: 'procedure', time: '2026-01-02T03:04:05.000Z', accessCount: 0 });
+    expect(await getMemory(db, 'agent:notes', 'howto')).toMatchObject({
+      text: 'To release: tag, push, wait for CI.',
+    });
+    const touched = await getMemory(db, ['process:9', 'agent:notes'].slice(1), 'howto', { touch: true });
+    expect(touched.accessCount).toBe(1);
+    expect((await listMemories(db, { namespace: 'agent:notes' })).map((memory) => memory.id)).toEqual([
+      added[0]!.id,
+      'howto',
+    ]);
+    expect(await forgetMemories(db, 'agent:notes', ['howto', 'nope'])).toEqual(['howto']);
+    expect((await failure(getMemory(db, 'agent:notes', 'howto'))).code).toBe('not_found');
+    const clash = await failure(
+      addMemories(db, 'agent:notes', [{ id: added[0]!.id, text: 'again' }], { embedder }),
+    );
+    expect(clash.code).toBe('conflict');
+    expect(clash.message).toContain(added[0]!.id);
+    const twice = await failure(
+      addMemories(
+        db,
+        'agent:notes',
+        [
+          { id: 'x', text: 'a' },
+          { id: 'x', text: 'b' },
+        ],
+        { embedder },
+      ),
+    );
+    expect(twice).toMatchObject({ code: 'conflict', message: expect.stringContaining('items 1 and 2') });
+    const bad = await failure(
+      addMemories(db, 'agent:notes', [{ text: 'fine' }, { text: ' ' }], { embedder }),
+    );
+    expect(bad).toMatchObject({ code: 'invalid_input', message: expect.stringContaining('item 2') });
+    // Nothing of a refused batch was stored.
+    expect(await listMemories(db, { namespace: 'agent:notes' })).toHaveLength(1);
+  });
+
+  it('is not_found for a namespace never written, in every function', async () => {
+    await fresh();
+    await addMemories(db, 'agent:a', [{ text: 'something' }], { embedder });
+    for (const attempt of [
+      () => getMemory(db, 'agent:none', 'm1'),
+      () => listMemories(db, { namespace: 'agent:none' }),
+      () => forgetMemories(db, 'agent:none', ['m1']),
+      () => searchMemories(db, { namespaces: ['agent:a', 'agent:none'], query: 'something', embedder }),
+    ]) {
+      const error = await failure(attempt());
+      expect(error.code).toBe('not_found');
+      expect(error.message).toContain('agent:none');
+    }
+  });
+
+  it('finds memories by full text (OR of lexemes) and by vector, across namespaces and kinds', async () => {
+    await fresh();
+    await addMemories(db, 'conv', conversation, { embedder });
+    await addMemories(db, 'facts', [{ id: 'f1', text: 'Maya works as a pastry chef.', kind: 'fact' }], {
+      embedder,
+    });
+    // One word of the query matches: an AND query would find nothing.
+    const lisbon = await searchMemories(db, {
+      namespaces: ['conv'],
+      query: 'which city is my sister living in now',
+      embedder,
+      expandNeighbours: false,
+    });
+    expect(lisbon[0]).toMatchObject({ id: 't4', via: expect.arrayContaining(['text']) });
+    // No word in common with the stored turn ("baking" vs "bakes", a stem the stemmer keeps apart): the vector finds it.
+    const vectorOnly = await searchMemories(db, {
+      namespaces: ['conv'],
+      query: 'bakery',
+      embedder,
+      weights: { text: 0 },
+      expandNeighbours: false,
+    });
+    expect(vectorOnly.map((result) => result.id)).toContain('t6');
+    const both = await searchMemories(db, {
+      namespaces: ['conv', 'facts'],
+      query: 'Maya',
+      embedder,
+      expandNeighbours: false,
+    });
+    expect(
+      both
+        .slice(0, 2)
+        .map((result) => result.id)
+        .sort(),
+    ).toEqual(['f1', 't4']);
+    expect(both.slice(0, 2).every((result) => result.via.includes('text'))).toBe(true);
+    const factsOnly = await searchMemories(db, {
+      namespaces: ['conv', 'facts'],
+      query: 'Maya',
+      kinds: ['fact'],
+      embedder,
+    });
+    expect(factsOnly.map((result) => result.id)).toEqual(['f1']);
+  });
+
+  it('expands a hit to its neighbouring turns in the same thread', async () => {
+    await fresh();
+    await addMemories(db, 'conv', conversation, { embedder });
+    const query = { namespaces: ['conv'], query: 'name the puppy', embedder, k: 3 };
+    const plain = await searchMemories(db, { ...query, expandNeighbours: false, weights: { vector: 0 } });
+    expect(plain.map((result) => result.id)).not.toContain('t3');
+    const expanded = await searchMemories(db, { ...query, expandNeighbours: 1, weights: { vector: 0 } });
+    expect(expanded.map((result) => result.id)).toContain('t3');
+    expect(expanded.find((result) => result.id === 't3')!.via).toEqual(['neighbour']);
+    // Neighbours stay in their thread: t4 (another session) is not a neighbour of t3.
+    expect(expanded.map((result) => result.id)).not.toContain('t4');
+  });
+
+  it('returns a ranked or empty list for a query of stop words, never an error', async () => {
+    await fresh();
+    await addMemories(db, 'conv', conversation, { embedder });
+    for (const query of ['the and of', 'who are you', '   ', '!!!']) {
+      expect(await searchMemories(db, { namespaces: ['conv'], query, embedder })).toEqual([]);
+    }
+    // Stop words around one real word: ranked by that word.
+    const results = await searchMemories(db, { namespaces: ['conv'], query: 'who is the puppy', embedder });
+    expect(results[0]!.text).toContain('puppy');
+    for (let index = 1; index < results.length; index++)
+      expect(results[index - 1]!.score).toBeGreaterThanOrEqual(results[index]!.score);
+  });
+
+  it('counts search results as accessed', async () => {
+    await fresh();
+    await addMemories(db, 'conv', conversation, { embedder });
+    await searchMemories(db, { namespaces: ['conv'], query: 'Lisbon sister', embedder, k: 1 });
+    await searchMemories(db, { namespaces: ['conv'], query: 'Lisbon sister', embedder, k: 1 });
+    const memory = await getMemory(db, 'conv', 't4');
+    expect(memory.accessCount).toBe(2);
+    expect(memory.lastAccessedAt).not.toBeNull();
+    await searchMemories(db, { namespaces: ['conv'], query: 'Lisbon sister', embedder, k: 1, touch: false });
+    expect((await getMemory(db, 'conv', 't4')).accessCount).toBe(2);
+  });
+
+  it('ranks newer memories higher with a recency weight, and important ones with an importance weight', async () => {
+    await fresh();
+    await addMemories(
+      db,
+      'jobs',
+      [
+        { id: 'old', text: 'I work at Acme as a designer.', time: '2025-01-01T00:00:00Z', importance: 0.5 },
+        {
+          id: 'new',
+          text: 'I work at Globex as a manager now.',
+          time: '2025-06-01T00:00:00Z',
+          importance: 0.5,
+        },
+      ],
+      { embedder },
+    );
+    const query = {
+      namespaces: ['jobs'],
+      query: 'where do I work',
+      embedder,
+      expandNeighbours: false,
+    } as const;
+    const recent = await searchMemories(db, {
+      ...query,
+      weights: { recency: 0.05, recencyHalfLifeDays: 30 },
+    });
+    expect(recent[0]!.id).toBe('new');
+    await db.query("update aos.memories set importance = 1 where external_id = 'old'");
+    const important = await searchMemories(db, { ...query, weights: { recency: 0, importance: 0.5 } });
+    expect(important[0]!.id).toBe('old');
+  });
+});
