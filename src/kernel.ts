@@ -11,6 +11,7 @@ import { maxFileBytesOf } from './fs/content.js';
 import { fileTools } from './io/builtin/fs-tools.js';
 import { memoryTools } from './io/builtin/memory-tools.js';
 import { processTools } from './io/builtin/process-tools.js';
+import { todoTool } from './io/builtin/todo-tool.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
 import type { Embedder } from './memory/embedder.js';
@@ -107,6 +108,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const embedder = options.embedder ?? embedderFromEnvironment();
   const tools = new ToolRegistry([
     ...processTools,
+    todoTool,
     ...fileTools(fileSystem),
     ...memoryTools(embedder),
     ...(options.tools ?? []),
@@ -198,6 +200,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
           tools,
           models,
           programs,
+          embedder,
           onPoke: kernel.onPoke,
           poke: kernel.poke,
           home: kernel.home,

@@ -75,7 +75,7 @@ export class AnthropicDriver implements ModelDriver {
       max_tokens: this.maxTokens,
       // The breakpoint after the system prompt caches tools + system: the pinned prefix.
       system: [{ type: 'text', text: request.system || ' ', cache_control: { type: 'ephemeral' } }],
-      messages: withTranscriptBreakpoint(toAnthropicMessages(request.messages)),
+      messages: toAnthropicMessages(request.messages, request.breakpoints ?? [request.messages.length - 1]),
       ...(tools.length === 0 ? {} : { tools }),
     };
     return withRetries(
@@ -133,19 +133,26 @@ export class AnthropicDriver implements ModelDriver {
   }
 }
 
-/** Kernel messages as Anthropic turns: tool results and notices become user content, consecutive turns merge. */
-function toAnthropicMessages(messages: Message[]): MessageParam[] {
+/**
+ * Kernel messages as Anthropic turns: tool results and notices become user content,
+ * consecutive turns merge. The last block of each message at `breakpoints` (indices,
+ * at most three) is marked as a cache breakpoint.
+ */
+function toAnthropicMessages(messages: Message[], breakpoints: readonly number[]): MessageParam[] {
   const turns: { role: 'user' | 'assistant'; content: ContentBlockParam[] }[] = [];
   const push = (role: 'user' | 'assistant', block: ContentBlockParam) => {
     const last = turns.at(-1);
     if (last?.role === role) last.content.push(block);
     else turns.push({ role, content: [block] });
+    return block;
   };
-  for (const message of messages) {
+  const marked = new Set(breakpoints.slice(-3));
+  for (const [index, message] of messages.entries()) {
+    let lastBlock: ContentBlockParam | undefined;
     if (message.role === 'user' || message.role === 'notice')
-      push('user', { type: 'text', text: message.content || ' ' });
+      lastBlock = push('user', { type: 'text', text: message.content || ' ' });
     if (message.role === 'tool') {
-      push('user', {
+      lastBlock = push('user', {
         type: 'tool_result',
         tool_use_id: message.toolCallId,
         content: message.content,
@@ -153,21 +160,19 @@ function toAnthropicMessages(messages: Message[]): MessageParam[] {
       });
     }
     if (message.role === 'assistant') {
-      if (message.content !== '') push('assistant', { type: 'text', text: message.content });
+      if (message.content !== '') lastBlock = push('assistant', { type: 'text', text: message.content });
       for (const call of message.toolCalls ?? []) {
-        push('assistant', { type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
+        lastBlock = push('assistant', {
+          type: 'tool_use',
+          id: call.id,
+          name: call.name,
+          input: call.arguments,
+        });
       }
     }
-  }
-  return turns;
-}
-
-/** Marks the last block of the transcript as a cache breakpoint. */
-function withTranscriptBreakpoint(turns: MessageParam[]): MessageParam[] {
-  const last = turns.at(-1);
-  const block = Array.isArray(last?.content) ? last.content.at(-1) : undefined;
-  if (block !== undefined && block.type !== 'thinking' && block.type !== 'redacted_thinking') {
-    (block as { cache_control?: { type: 'ephemeral' } }).cache_control = { type: 'ephemeral' };
+    if (lastBlock !== undefined && marked.has(index)) {
+      (lastBlock as { cache_control?: { type: 'ephemeral' } }).cache_control = { type: 'ephemeral' };
+    }
   }
   return turns;
 }

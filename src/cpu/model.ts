@@ -43,6 +43,12 @@ export interface ModelRequest {
   system: string;
   messages: Message[];
   tools: ToolSpec[];
+  /**
+   * Where the stable part of the context ends: indices of messages after which a
+   * provider that caches at explicit breakpoints (Anthropic) should put one, at most
+   * three. The system prompt and tools always end one. Default: after the last message.
+   */
+  breakpoints?: number[];
 }
 
 export interface ModelResponse {

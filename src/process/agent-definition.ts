@@ -12,8 +12,11 @@ import { z } from 'zod';
 import { parseScript, type Script } from '../cpu/script.js';
 import { parseDuration } from '../duration.js';
 import { AosError } from '../errors.js';
+import { type ContextFields, contextSettings } from '../memory/context-settings.js';
 
 const durationSchema = z.union([z.number().int().positive(), z.string()]);
+/** Tokens: a whole number, or "16k". */
+const tokensSchema = z.union([z.number().int().positive(), z.string()]);
 
 /** Limits a process runs under; reaching one raises XCPU. */
 export const limitsSchema = z
@@ -43,6 +46,17 @@ const frontMatterSchema = z
       })
       .strict()
       .optional(),
+    context: z
+      .object({
+        window: tokensSchema.optional(),
+        high_watermark: z.number().gt(0).max(1).optional(),
+        low_watermark: z.number().gt(0).lt(1).optional(),
+        offload_over: tokensSchema.optional(),
+        reserve: tokensSchema.optional(),
+        prefetch: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -62,6 +76,8 @@ export interface AgentDefinition {
   prompt: string;
   /** The scripted CPU's turns, embedded when model is `scripted:FILE`. */
   script?: Script;
+  /** The `context:` field: window, watermarks, offloading (see src/memory/context-settings.ts). */
+  context?: ContextFields;
   /** Set for a program written in TypeScript: where its code is, and the digest of that code. */
   program?: ProgramSource;
 }
@@ -74,7 +90,7 @@ export interface ProgramSource {
 }
 
 /** The tools an agent gets when its file names none. */
-export const defaultAgentTools = ['finish', 'spawn', 'wait', 'send', 'recv', 'sleep'];
+export const defaultAgentTools = ['finish', 'spawn', 'wait', 'send', 'recv', 'sleep', 'recall', 'todo'];
 
 /** Reads and validates an agent file; errors name the file, line and field. */
 export function loadAgentFile(path: string): AgentDefinition {
@@ -160,7 +176,15 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
       `${path}:${lineOf(document, lineCounter, ['signals', 'term_grace_time'])}: field "signals.term_grace_time"`,
     ),
     prompt: body,
+    ...(front.context === undefined ? {} : { context: front.context }),
   };
+  if (front.context !== undefined) {
+    contextSettings(
+      front.context,
+      front.model,
+      `${path}:${lineOf(document, lineCounter, ['context'])}: field "context"`,
+    );
+  }
   if (front.limits?.max_wall_time !== undefined)
     parseDuration(
       front.limits.max_wall_time,

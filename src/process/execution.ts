@@ -6,12 +6,13 @@
  * order), so parallel branches replay exactly as they ran; no new work starts until the
  * whole journal has been replayed.
  */
-import type { ModelDriver } from '../cpu/model.js';
+import type { ModelDriver, ToolSpec } from '../cpu/model.js';
 import type { ModelResolver } from '../cpu/resolve-model.js';
 import type { TokenCounter } from '../cpu/token-counter.js';
 import { AosError, toAosError } from '../errors.js';
-import type { Tool } from '../io/tool.js';
+import { type Tool, toolSpecOf } from '../io/tool.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
+import type { Embedder } from '../memory/embedder.js';
 import type { Db } from '../storage/db.js';
 import type { AgentDefinition } from './agent-definition.js';
 import { digestOf, type JournalStep } from './journal.js';
@@ -27,6 +28,8 @@ export interface EngineHost {
   models: ModelResolver;
   /** Counts request tokens before rationed calls. */
   tokens: TokenCounter;
+  /** Embeds the pages the memory manager writes (the kernel's memory embedder). */
+  embedder: Embedder;
 }
 
 /** How an operation is recognised in the journal: replay checks that the same one comes at the same place. */
@@ -38,6 +41,8 @@ export interface OperationSpec {
   input?: unknown;
   /** For tools: the call id (the model's, for agents; else made from the position). */
   callId?: string;
+  /** For model calls: the request (or its builder), for dry runs (aos context, aos replay). */
+  request?: unknown;
 }
 
 /** Runs an operation's live part on a slice: `previous` is a row a dead worker left unfinished. */
@@ -45,6 +50,22 @@ export type LiveWork = (slice: Slice, op: number, previous: JournalStep | undefi
 
 /** Turns a journaled (or just written) result into what the program gets; throws for recorded failures. */
 export type Decode<T> = (recorded: Recorded) => T;
+
+/**
+ * A dry run: the program replayed against its journal with no lease and nothing run
+ * live, for aos context (find one model call's request) and aos replay (check every
+ * decision). The observer sees each operation as the program reaches it, with a way to
+ * rebuild a model call's request, and says whether to go on; `ended` says how it ended.
+ */
+export interface DryRunObserver {
+  operation(
+    op: number,
+    spec: OperationSpec,
+    row: JournalStep | undefined,
+    request: () => Promise<unknown>,
+  ): Promise<'continue' | 'stop'>;
+  ended(outcome: { value: unknown } | { error: unknown } | { stopped: string }): void;
+}
 
 /** How long replay may make no progress before the journal is declared not to match the program. */
 const replayStallMs = 5000;
@@ -54,6 +75,8 @@ export class Execution {
   readonly definition: AgentDefinition;
   readonly program: Program;
   readonly host: EngineHost;
+  /** The model string the process runs: its own override, else its definition's (none for some programs). */
+  readonly model: string | undefined;
   /** Tools the program may call, by name. */
   readonly tools: Map<string, Tool>;
   /** Signals delivered so far (ctx.signals). */
@@ -86,12 +109,15 @@ export class Execution {
   private attachWaiters: ((slice: Slice) => void)[] = [];
   private started = false;
   private readonly drivers = new Map<string, ModelDriver>();
+  private dryRun: DryRunObserver | undefined;
 
   constructor(options: {
     pid: number;
     definition: AgentDefinition;
     program: Program;
     input: string;
+    /** The process's own model override. */
+    model?: string | null;
     journal: JournalStep[];
     host: EngineHost;
     tools: Tool[];
@@ -101,6 +127,7 @@ export class Execution {
     this.program = options.program;
     this.input = options.input;
     this.host = options.host;
+    this.model = options.model ?? (options.definition.model || undefined);
     this.tools = new Map(options.tools.map((tool) => [tool.name, tool]));
     this.lastSeq = options.journal.reduce((highest, step) => Math.max(highest, step.finishedSeq), 0);
     const finished: JournalStep[] = [];
@@ -154,6 +181,23 @@ export class Execution {
     clearTimeout(this.stallTimer);
   }
 
+  /** Replays the program with no lease, nothing run live, telling `observer` what it meets (see DryRunObserver). */
+  dryRunWith(observer: DryRunObserver): void {
+    this.dryRun = observer;
+    this.started = true;
+    void this.runProgram();
+  }
+
+  /** Whether this is a dry run (aos context, aos replay): nothing runs live. */
+  get inspecting(): boolean {
+    return this.dryRun !== undefined;
+  }
+
+  /** The journal row of operation `op`, if there is one. */
+  recordedRow(op: number): JournalStep | undefined {
+    return this.recorded.get(op);
+  }
+
   /** Whether operation `op` blocked before without finishing. */
   wasBlocked(op: number): boolean {
     return this.blockedOps.has(op);
@@ -163,6 +207,12 @@ export class Execution {
   noteSignal(signal: string, op: number): void {
     this.delivered.push({ signal, op });
     if (signal === 'TERM') this.terminating = true;
+  }
+
+  /** How the model sees tool `name`, if the program may call it. */
+  toolSpec(name: string): ToolSpec | undefined {
+    const tool = this.tools.get(name);
+    return tool === undefined ? undefined : toolSpecOf(tool);
   }
 
   /** The driver for a model string (cached). */
@@ -189,6 +239,21 @@ export class Execution {
         `at operation ${op} the journal has ${describeRow(row)} but the program now calls ${describeSpec(spec)}`,
       );
       return never();
+    }
+    if (this.dryRun !== undefined) {
+      const observer = this.dryRun;
+      const finished = row !== undefined && isFinal(row.status);
+      if (finished) await this.released(row.finishedSeq);
+      const source = spec.request;
+      const request = async () => (typeof source === 'function' ? await (source as () => unknown)() : source);
+      const next = await observer.operation(op, spec, finished ? row : undefined, request);
+      if (next === 'stop' || !finished) {
+        this.abandon();
+        if (next !== 'stop')
+          observer.ended({ stopped: `operation ${op} (${describeSpec(spec)}) has not run yet` });
+        return never();
+      }
+      return decode(row);
     }
     if (row !== undefined && isFinal(row.status)) {
       await this.released(row.finishedSeq);
@@ -257,6 +322,10 @@ export class Execution {
     this.called.delete(next);
     this.releasePosition += 1;
     resolve();
+    if (this.releasePosition >= this.releaseOrder.length) {
+      this.finishReplay();
+      return;
+    }
     this.releaseScheduled = true;
     setImmediate(() => {
       this.releaseScheduled = false;
@@ -301,6 +370,11 @@ export class Execution {
       );
       return;
     }
+    if (this.dryRun !== undefined) {
+      this.abandon();
+      this.dryRun.ended(outcome);
+      return;
+    }
     const slice = await this.currentSlice();
     if (this.ended) return;
     await slice.finishProgram(outcome);
@@ -313,6 +387,11 @@ export class Execution {
       `process ${this.pid} (${this.definition.name}, version ${programVersionOf(this.definition)}): ${message}. ` +
       'The code changed since the process started, or it is not deterministic ' +
       '(use ctx.now(), ctx.random() and ctx.step() for anything that varies)';
+    if (this.dryRun !== undefined) {
+      this.abandon();
+      this.dryRun.ended({ stopped: full });
+      return;
+    }
     void this.currentSlice().then((slice) => slice.diverge(full));
   }
 }
@@ -329,7 +408,10 @@ export function isFinal(status: JournalStep['status']): boolean {
 
 function matches(spec: OperationSpec, row: JournalStep): boolean {
   if (spec.kind !== row.kind) return false;
-  if (spec.kind === 'model') return true;
+  if (spec.kind === 'model') {
+    const purpose = (value: unknown) => (value as { purpose?: string } | null)?.purpose ?? null;
+    return purpose(spec.input) === purpose(row.input);
+  }
   if (spec.name !== row.name) return false;
   return spec.kind !== 'tool' || digestOf(spec.input ?? {}) === digestOf(row.input ?? {});
 }

@@ -10,12 +10,15 @@ import { journaledValue, stepOperation } from './operations/step-operation.js';
 import { toolOperation } from './operations/tool-operation.js';
 import type { ChildOutcome, Decision, ProgramContext, Received, ToolResult } from './program.js';
 
+/** Where the kernel's own programs (the agent program) find the execution behind a context. */
+export const executionOf = Symbol('aos.execution');
+
 /** The context object for `execution`'s program. */
-export function createProgramContext(execution: Execution): ProgramContext {
+export function createProgramContext(execution: Execution): ProgramContext & { [executionOf]: Execution } {
   const tool = (
     name: string,
     args: Record<string, unknown> = {},
-    options: { callId?: string; invalidArguments?: string } = {},
+    options: { callId?: string; invalidArguments?: string; offloadOverTokens?: number } = {},
   ) => toolOperation(execution, { name, arguments: args, ...options });
   /** A kernel tool's output, or its error result thrown as an AosError. */
   const kernelTool = async (name: string, args: Record<string, unknown>): Promise<unknown> => {
@@ -24,11 +27,12 @@ export function createProgramContext(execution: Execution): ProgramContext {
     return result.output;
   };
   return {
+    [executionOf]: execution,
     get pid() {
       return execution.pid;
     },
     step: (name, fn) => stepOperation(execution, name, fn),
-    model: (request) => modelOperation(execution, request),
+    model: (request, options = {}) => modelOperation(execution, request, options.purpose),
     tool,
     async spawn(agent, input = '', options = {}) {
       const output = (await kernelTool('spawn', {

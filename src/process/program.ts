@@ -40,6 +40,10 @@ export interface ProgramModelRequest {
   system?: string;
   messages: Message[];
   tools?: string[];
+  /** Indices of messages that end a stable part of the context (cache breakpoints; see ModelRequest). */
+  breakpoints?: number[];
+  /** Figures to journal with the call (the memory manager's segment accounting), plain JSON. */
+  accounting?: Record<string, unknown>;
 }
 
 /** A tool call's result: text for a model, whether it failed, and the tool's structured output. */
@@ -91,17 +95,23 @@ export interface ProgramContext {
   /**
    * A model call through the CPU scheduler (rate limits, budgets, usage). Pass a function
    * to build the request when the call is made: it then sees signals delivered just before.
+   * `purpose` labels the call in the journal; a replay checks the same one comes back.
    */
-  model(request: ProgramModelRequest | (() => ProgramModelRequest)): Promise<ModelResponse>;
+  model(
+    request: ProgramModelRequest | (() => ProgramModelRequest | Promise<ProgramModelRequest>),
+    options?: { purpose?: string },
+  ): Promise<ModelResponse>;
   /**
    * A tool call through the kernel's tool path: checked, journaled and audited like an
    * agent's. `callId` names the call (default: from its position); `invalidArguments`
-   * carries a model's arguments that were not a JSON object (the call fails with an error result).
+   * carries a model's arguments that were not a JSON object (the call fails with an error
+   * result); a result over `offloadOverTokens` (default 25,000) is stored in the process's
+   * files and replaced by a stub with its path.
    */
   tool(
     name: string,
     args?: Record<string, unknown>,
-    options?: { callId?: string; invalidArguments?: string },
+    options?: { callId?: string; invalidArguments?: string; offloadOverTokens?: number },
   ): Promise<ToolResult>;
   /** Starts a child process running a registered agent or program; returns its pid. */
   spawn(agent: string, input?: string, options?: { priority?: number }): Promise<number>;

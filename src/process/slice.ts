@@ -53,8 +53,6 @@ export class Slice {
   readonly lease: Lease;
   readonly control: SliceControl;
   readonly process: ProcessRow;
-  /** The model string this process runs: its own override, else its definition's. */
-  readonly model: string | undefined;
   stepsUsed: number;
   tokensUsed: number;
   costUsedNanos: number;
@@ -92,7 +90,6 @@ export class Slice {
     this.lease = options.lease;
     this.control = options.control;
     this.quantumMs = options.quantumMs;
-    this.model = options.process.model ?? (options.execution.definition.model || undefined);
     this.stepsUsed = options.process.steps_used;
     this.tokensUsed = options.process.tokens_used;
     this.costUsedNanos = options.process.cost_nanos;

@@ -9,6 +9,7 @@ import type { ModelResolver } from '../cpu/resolve-model.js';
 import { TokenCounter } from '../cpu/token-counter.js';
 import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
+import type { Embedder } from '../memory/embedder.js';
 import type { Db } from '../storage/db.js';
 import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
@@ -52,6 +53,8 @@ export interface WorkerHost {
   models: ModelResolver;
   /** The programs this kernel knows (and the module loader). */
   programs: ProgramCatalog;
+  /** What memories (and pages) are embedded with. */
+  embedder: Embedder;
   /** Registers a callback for in-process wake-ups; returns an unsubscribe function. */
   onPoke(listener: () => void): () => void;
   /** Wakes in-process waiters (a slice ended: a process may have exited). */
@@ -96,7 +99,13 @@ export class Worker {
     this.leaseMs = options.leaseMs ?? 5000;
     this.pollMs = options.pollMs ?? 500;
     this.quantumMs = options.quantumMs ?? 2000;
-    this.engine = { db: host.db, tools: host.tools, models: host.models, tokens: new TokenCounter() };
+    this.engine = {
+      db: host.db,
+      tools: host.tools,
+      models: host.models,
+      tokens: new TokenCounter(),
+      embedder: host.embedder,
+    };
   }
 
   /** Starts claiming work; resolves once the worker listens for wake-ups. */
@@ -272,6 +281,7 @@ export class Worker {
         definition,
         program,
         input: row.input,
+        model: row.model,
         journal,
         host: this.engine,
         tools,

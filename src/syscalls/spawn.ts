@@ -1,9 +1,11 @@
 /** spawn: start a process from a registered agent or an agent file. */
 import { z } from 'zod';
 import { AosError } from '../errors.js';
+import { toolSpecOf } from '../io/tool.js';
+import { checkAgentWindow } from '../process/agent-program.js';
 import { getProcessRow, toProcess } from '../process/process-table.js';
 import { isProgramPath } from '../process/programs.js';
-import { spawnProcess } from '../process/spawn.js';
+import { getAgentDefinition, spawnProcess } from '../process/spawn.js';
 import { pidSchema, processSchema } from './schemas.js';
 import { defineSyscall } from './syscall.js';
 
@@ -51,10 +53,14 @@ export const spawnSyscall = defineSyscall({
       });
     }
     let priority = input.priority ?? (input.nice === undefined ? undefined : -input.nice);
-    if (looksLikeFile(agent)) {
-      const definition = await kernel.register(agent);
-      agent = definition.name;
-      priority ??= definition.priority;
+    const definition = looksLikeFile(agent)
+      ? await kernel.register(agent)
+      : await getAgentDefinition(kernel.db, agent);
+    agent = definition.name;
+    if (looksLikeFile(input.agent)) priority ??= definition.priority;
+    if (definition.program === undefined) {
+      const specs = kernel.tools.select(definition.tools, `agent ${definition.name}`).map(toolSpecOf);
+      checkAgentWindow(definition, specs, input.input, input.model);
     }
     if (caller.kind === 'process' && caller.pid === undefined) {
       throw new AosError('invalid_input', 'a process caller needs a pid');

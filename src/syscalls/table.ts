@@ -1,6 +1,7 @@
 /** The syscall table: every kernel operation, by name. */
 import { approvalsSyscall, approveSyscall, denySyscall } from './approvals.js';
 import { auditCheckpointSyscall, auditShowSyscall, auditVerifySyscall } from './audit.js';
+import { contextSyscall } from './context.js';
 import { budgetSyscall, cpuSetSyscall, cpuSyscall } from './cpu.js';
 import { fsCatSyscall, fsDiffSyscall, fsGrepSyscall, fsHistorySyscall, fsListSyscall } from './fs-read.js';
 import { fsExportSyscall, fsImportSyscall, fsRemoveSyscall, fsWriteSyscall } from './fs-write.js';
@@ -13,7 +14,9 @@ import {
   memListSyscall,
   memSearchSyscall,
 } from './memory.js';
+import { pagesSyscall, recallSyscall } from './pages.js';
 import { psSyscall } from './ps.js';
+import { forkSyscall, replaySyscall } from './replay.js';
 import { sendSyscall } from './send.js';
 import { spawnSyscall } from './spawn.js';
 import { traceSyscall } from './trace.js';
@@ -35,6 +38,11 @@ export const syscalls = {
   'audit verify': auditVerifySyscall,
   'audit checkpoint': auditCheckpointSyscall,
   trace: traceSyscall,
+  context: contextSyscall,
+  pages: pagesSyscall,
+  recall: recallSyscall,
+  replay: replaySyscall,
+  fork: forkSyscall,
   'fs ls': fsListSyscall,
   'fs cat': fsCatSyscall,
   'fs write': fsWriteSyscall,

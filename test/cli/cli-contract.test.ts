@@ -59,7 +59,7 @@ function workspace(): string {
   agent(
     'slow',
     'sleep, finish',
-    'turns:\n  - tool_calls: [{ name: sleep, arguments: { duration: 4s } }]\n  - finish: rested\n',
+    'turns:\n  - tool_calls: [{ name: sleep, arguments: { duration: 10m } }]\n  - finish: rested\n',
   );
   writeFileSync(
     join(folder, 'broken.md'),

@@ -168,10 +168,11 @@ describe.skipIf(!hasServer)('program crash tests on the server', () => {
     for (const pid of receivers) await kernel.call('send', { pid, message: `hello ${pid}` });
 
     const expected = new Map<number, string>();
-    sequences.forEach((pid, index) => expected.set(pid, `crash-sequence-${index}:190`));
-    parallels.forEach((pid, index) => expected.set(pid, `crash-parallel-${index}:aaaa-bbbb-cccc`));
-    sleepers.forEach((pid, index) => expected.set(pid, `crash-sleeper-${index}:xy`));
-    receivers.forEach((pid, index) => expected.set(pid, `crash-receiver-${index}:hello ${pid}`));
+    for (const [index, pid] of sequences.entries()) expected.set(pid, `crash-sequence-${index}:190`);
+    for (const [index, pid] of parallels.entries())
+      expected.set(pid, `crash-parallel-${index}:aaaa-bbbb-cccc`);
+    for (const [index, pid] of sleepers.entries()) expected.set(pid, `crash-sleeper-${index}:xy`);
+    for (const [index, pid] of receivers.entries()) expected.set(pid, `crash-receiver-${index}:hello ${pid}`);
     for (const [pid, result] of expected) {
       const done = await kernel.call('wait', { pid, timeout: '90s' });
       expect({ pid, exitStatus: done.exitStatus, result: done.result }).toEqual({

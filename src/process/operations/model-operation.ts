@@ -8,7 +8,6 @@
 import { acquireCpu, costNanos as costOf, isRationed, releaseCpu } from '../../cpu/devices.js';
 import type { ModelRequest, ModelResponse } from '../../cpu/model.js';
 import { AosError, toAosError } from '../../errors.js';
-import { toolSpecOf } from '../../io/tool.js';
 import { type Execution, errorRecord, recordedError } from '../execution.js';
 import { digestOf } from '../journal.js';
 import type { LiveOutcome, Recorded } from '../operation.js';
@@ -18,14 +17,18 @@ import type { Slice } from '../slice.js';
 /** A model call of `execution`; `request` may be a function that builds it at call time. */
 export function modelOperation(
   execution: Execution,
-  request: ProgramModelRequest | (() => ProgramModelRequest),
+  request: RequestSource,
+  purpose?: string,
 ): Promise<ModelResponse> {
   return execution.operation(
-    { kind: 'model', name: 'model' },
-    (slice, op) => callModel(slice, op, request),
+    { kind: 'model', name: 'model', ...(purpose === undefined ? {} : { input: { purpose } }), request },
+    (slice, op) => callModel(slice, op, request, purpose),
     decodeModelResponse,
   );
 }
+
+/** A request, or a function that builds it when the call is made. */
+export type RequestSource = ProgramModelRequest | (() => ProgramModelRequest | Promise<ProgramModelRequest>);
 
 /** A journaled model answer as the program sees it; a journaled failure is thrown again. */
 export function decodeModelResponse(recorded: Recorded): ModelResponse {
@@ -39,22 +42,20 @@ export function decodeModelResponse(recorded: Recorded): ModelResponse {
   };
 }
 
-async function callModel(
-  slice: Slice,
-  op: number,
-  build: ProgramModelRequest | (() => ProgramModelRequest),
-): Promise<LiveOutcome> {
-  const execution = slice.execution;
-  const request = typeof build === 'function' ? build() : build;
-  const model = request.model ?? slice.model;
+/** A program's request as a driver takes it, with the model string it goes to; `invalid_input` for no model or an unknown tool. */
+export function toModelRequest(
+  execution: Execution,
+  request: ProgramModelRequest,
+): { model: string; modelRequest: ModelRequest } {
+  const model = request.model ?? execution.model;
   if (model === undefined) {
     throw new AosError('invalid_input', `${execution.definition.name}: a model call names no model`, {
       hint: 'give the request a model, the program a model option, or spawn it with --model',
     });
   }
   const tools = (request.tools ?? []).map((name) => {
-    const tool = execution.tools.get(name);
-    if (tool === undefined) {
+    const spec = execution.toolSpec(name);
+    if (spec === undefined) {
       throw new AosError(
         'invalid_input',
         `${execution.definition.name}: a model request offers unknown tool "${name}"`,
@@ -63,14 +64,27 @@ async function callModel(
         },
       );
     }
-    return toolSpecOf(tool);
+    return spec;
   });
   const modelRequest: ModelRequest = {
     model: model.slice(model.indexOf(':') + 1),
     system: request.system ?? '',
     messages: request.messages,
     tools,
+    ...(request.breakpoints === undefined ? {} : { breakpoints: request.breakpoints }),
   };
+  return { model, modelRequest };
+}
+
+async function callModel(
+  slice: Slice,
+  op: number,
+  build: RequestSource,
+  purpose: string | undefined,
+): Promise<LiveOutcome> {
+  const execution = slice.execution;
+  const request = typeof build === 'function' ? await build() : build;
+  const { model, modelRequest } = toModelRequest(execution, request);
   const device = await slice.device(model);
   const host = execution.host;
   let counted = 0;
@@ -117,6 +131,7 @@ async function callModel(
       kind: 'model',
       name: model,
       status: 'failed',
+      ...(purpose === undefined ? {} : { input: { purpose } }),
       output,
       countsAsStep: true,
       startedAt: callStartedAt,
@@ -137,11 +152,14 @@ async function callModel(
     toolCalls: response.toolCalls,
     costNanos,
     ...(response.meta === undefined ? {} : { meta: response.meta }),
+    ...(request.accounting === undefined ? {} : { context: request.accounting }),
+    request_sha256: requestDigest(modelRequest),
   };
   await slice.append({
     kind: 'model',
     name: model,
     status: 'done',
+    ...(purpose === undefined ? {} : { input: { purpose } }),
     output,
     usage: response.usage,
     costNanos,
@@ -165,4 +183,14 @@ async function callModel(
     costNanos,
   });
   return { kind: 'done', recorded: { status: 'done', output, usage: response.usage } };
+}
+
+/** The digest of what a model was asked (model, system prompt, messages, tools): aos replay rebuilds each request and compares. */
+export function requestDigest(request: ModelRequest): string {
+  return digestOf({
+    model: request.model,
+    system: request.system,
+    messages: request.messages,
+    tools: request.tools.map((tool) => tool.name),
+  });
 }

@@ -7,7 +7,9 @@
  * is run again if idempotent, else ends as unknown-outcome: never a silent duplicate.
  */
 import { toAosError } from '../../errors.js';
+import { writeFile } from '../../fs/write-file.js';
 import type { Tool, ToolOutcome } from '../../io/tool.js';
+import { processNamespace } from '../../memory/namespaces.js';
 import type { Execution, OperationSpec } from '../execution.js';
 import { digestOf, type JournalStep, type StepRecord } from '../journal.js';
 import type { LiveOutcome, Recorded } from '../operation.js';
@@ -15,8 +17,8 @@ import type { ProcessRow } from '../process-table.js';
 import type { ToolResult } from '../program.js';
 import type { Slice } from '../slice.js';
 
-/** Largest tool result kept, in characters; the rest is cut with a note. */
-export const maxToolResultChars = 100_000;
+/** A tool result over this many tokens is offloaded to a file unless the caller says otherwise. */
+export const defaultOffloadOverTokens = 25_000;
 
 /** A tool call as the program asked for it. */
 export interface ToolCallRequest {
@@ -25,6 +27,8 @@ export interface ToolCallRequest {
   callId: string;
   /** The raw arguments when a model sent text that is not a JSON object: the call fails with an error result. */
   invalidArguments?: string;
+  /** A result over this many tokens is stored in the process's files and replaced by a stub; default 25,000. */
+  offloadOverTokens?: number;
 }
 
 /** Runs a tool call as an operation of `execution`; resolves to its result. */
@@ -271,7 +275,7 @@ async function runPlain(
       isError: true,
     };
   }
-  const output = resultOutput(result);
+  const output = await offloaded(slice, op, call, resultOutput(result));
   const done: StepRecord = {
     kind: 'tool',
     name: tool.name,
@@ -293,22 +297,58 @@ async function runPlain(
   return { kind: 'done', recorded: { status: done.status, output, usage: null } };
 }
 
-/** What a tool result is journaled as: its text (cut when huge), whether it failed, its structured output. */
-function resultOutput(result: Exclude<ToolOutcome, { kind: 'block' }>): {
+/** What a tool result is journaled as: its text, whether it failed, its structured output. */
+function resultOutput(result: Exclude<ToolOutcome, { kind: 'block' }>): ToolOutput {
+  if (result.kind === 'exit')
+    return { content: result.content, isError: false, output: { status: result.status } };
+  return {
+    content: result.content,
+    isError: result.isError === true,
+    ...(result.output === undefined ? {} : { output: result.output }),
+  };
+}
+
+interface ToolOutput {
   content: string;
   isError: boolean;
   output?: unknown;
-} {
-  if (result.kind === 'exit')
-    return { content: result.content, isError: false, output: { status: result.status } };
-  const content =
-    result.content.length > maxToolResultChars
-      ? `${result.content.slice(0, maxToolResultChars)}\n[aos] output cut at ${maxToolResultChars} of ${result.content.length} characters`
-      : result.content;
+  offloaded?: { namespace: string; path: string; version: number; characters: number; tokens: number };
+}
+
+/**
+ * A result too large for the context is stored at once in the process's own files
+ * (`/context/op-N-TOOL.txt` in `process:PID`) and replaced by a stub with its path, its
+ * size and a preview; nothing of it is lost, and the agent reads it back with fs_read or
+ * recall. Written before the step is journaled, and idempotent (the same content adds no
+ * version), so a crash between the two is harmless.
+ */
+async function offloaded(
+  slice: Slice,
+  op: number,
+  call: ToolCallRequest,
+  output: ToolOutput,
+): Promise<ToolOutput> {
+  const limit = call.offloadOverTokens ?? defaultOffloadOverTokens;
+  const content = output.content;
+  if (content.length <= limit / 2) return output;
+  const tokens = slice.execution.host.tokens.count(content);
+  if (tokens <= limit) return output;
+  const namespace = processNamespace(slice.lease.pid);
+  const path = `/context/op-${op}-${call.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.txt`;
+  const written = await slice.write(() =>
+    writeFile(slice.execution.host.db, { namespace, path, content, authorPid: slice.lease.pid }),
+  );
+  const lines = content.split('\n');
+  const preview = lines.slice(0, 20).join('\n').slice(0, 1500);
+  const stub =
+    `[aos] This result of ${call.name} is large (${tokens} tokens, ${content.length} characters, ${lines.length} lines), ` +
+    `so it was stored in the file ${path} (namespace ${namespace}, version ${written.version}) instead of the context. ` +
+    `Read the parts you need with fs_read {"path": "${path}", "offset": LINE, "limit": LINES}, or search it with fs_grep. ` +
+    `It begins:\n${preview}${preview.length < content.length ? '\n[...]' : ''}`;
   return {
-    content,
-    isError: result.isError === true,
-    ...(result.output === undefined ? {} : { output: result.output }),
+    ...output,
+    content: stub,
+    offloaded: { namespace, path, version: written.version, characters: content.length, tokens },
   };
 }
 

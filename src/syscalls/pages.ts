@@ -1,0 +1,92 @@
+/** pages, recall: what the memory manager paged out of a process's context, and finding it again. */
+import { z } from 'zod';
+import { listMemories } from '../memory/memory-store.js';
+import { processNamespace, processNamespaces } from '../memory/namespaces.js';
+import { recallMemories } from '../memory/recall.js';
+import { getProcessRow } from '../process/process-table.js';
+import { pidSchema } from './schemas.js';
+import { defineSyscall } from './syscall.js';
+
+export const pagesSyscall = defineSyscall({
+  name: 'pages',
+  summary: "List the pages the memory manager wrote from a process's context: id, range, size, summary",
+  input: z.object({ pid: pidSchema.describe('the process') }).strict(),
+  output: z.array(
+    z.object({
+      id: z.string(),
+      fromOp: z.number().int(),
+      toOp: z.number().int(),
+      tokens: z.number().int(),
+      messages: z.number().int(),
+      summary: z.string(),
+      createdAt: z.string(),
+    }),
+  ),
+  capability: 'memory.read',
+  readOnly: true,
+  errors: ['invalid_input', 'not_found'],
+  async handler(kernel, input) {
+    await getProcessRow(kernel.db, input.pid);
+    const namespace = processNamespace(input.pid);
+    const exists = await kernel.db.query('select 1 from aos.namespaces where name = $1', [namespace]);
+    if (exists.rowCount === 0) return [];
+    const pages = await listMemories(kernel.db, {
+      namespace,
+      kind: 'page',
+      thread: 'context',
+      limit: 100_000,
+    });
+    return pages.map((page) => {
+      const meta = page.meta as {
+        fromOp?: number;
+        toOp?: number;
+        tokens?: number;
+        summary?: string;
+        messages?: unknown[];
+      };
+      return {
+        id: page.id,
+        fromOp: meta.fromOp ?? 0,
+        toOp: meta.toOp ?? 0,
+        tokens: meta.tokens ?? 0,
+        messages: meta.messages?.length ?? 0,
+        summary: meta.summary ?? '',
+        createdAt: page.createdAt,
+      };
+    });
+  },
+});
+
+export const recallSyscall = defineSyscall({
+  name: 'recall',
+  summary:
+    "Find what a process remembers: a page by id (p3), or pages and memories by query, in the process's, its agent's and its owner's namespaces",
+  input: z
+    .object({
+      pid: pidSchema.describe('the process'),
+      query: z.string().min(1).describe('a page or memory id (p3), or words to search for'),
+      k: z.coerce.number().int().min(1).max(100).default(5).describe('how many results for a query'),
+    })
+    .strict(),
+  output: z.array(
+    z.object({
+      namespace: z.string(),
+      id: z.string(),
+      kind: z.string(),
+      score: z.number().nullable(),
+      text: z.string(),
+    }),
+  ),
+  capability: 'memory.read',
+  readOnly: true,
+  errors: ['invalid_input', 'not_found'],
+  async handler(kernel, input) {
+    const process = await getProcessRow(kernel.db, input.pid);
+    const namespaces = processNamespaces({
+      pid: process.pid,
+      agentName: process.agent_name,
+      owner: process.owner,
+    });
+    return recallMemories(kernel.db, namespaces, input.query, { k: input.k, embedder: kernel.embedder });
+  },
+});
