@@ -52,7 +52,8 @@ export async function walUsage(
     return { lsnBytes, ownRecords: null, ownBytes: null, ownFullPageBytes: null, ownCommitRecords: null };
   }
   // pg_get_wal_records_info refuses an empty range (its start must be before the flush position).
-  if (lsnBytes <= 0) return { lsnBytes, ownRecords: 0, ownBytes: 0, ownFullPageBytes: 0, ownCommitRecords: 0 };
+  if (lsnBytes <= 0)
+    return { lsnBytes, ownRecords: 0, ownBytes: 0, ownFullPageBytes: 0, ownCommitRecords: 0 };
   // Records can only be read once flushed; the commits measured were, others may lag a little.
   for (let attempt = 0; attempt < 50; attempt++) {
     const flushed = await client.query<{ ready: boolean }>(

@@ -4,8 +4,8 @@
  * issue 3 (`defineProgram`, `createKernel({ programs })`); until aos exports it, the
  * contender reports itself skipped.
  */
-import pg from 'pg';
 import { ContenderSkipped, payloadOf, runContender } from './protocol.js';
+import { connectStepCounter } from './step-counter.js';
 
 /** The part of aos's program API this contender uses, as issue 3 specifies it. */
 interface ProgramContext {
@@ -51,8 +51,7 @@ runContender('aos', async (size, databaseUrl) => {
   const kernel = await aos.createKernel({ db, programs: [program] });
   const worker = kernel.createWorker({ concurrency: 1, pollMs: 1, leaseMs: 30_000, quantumMs: 3_600_000 });
   await worker.start();
-  const observer = new pg.Client({ connectionString: databaseUrl });
-  await observer.connect();
+  const steps = await connectStepCounter(databaseUrl);
   return {
     details: { worker: 'concurrency 1, pollMs 1' },
     async run(n) {
@@ -63,16 +62,14 @@ runContender('aos', async (size, databaseUrl) => {
       await kernel.call('wait', { pid });
       return String(pid);
     },
-    async journaled(pid) {
-      // A program step is a journal row of its process, named as the program named it (s0, s1, ...).
-      const result = await observer.query(
+    // A program step is a journal row of its process, named as the program named it (s0, s1, ...).
+    journaled: (pid) =>
+      steps.count(
         "select count(distinct name)::int as steps from aos.steps where pid = $1 and name ~ '^s[0-9]+$'",
-        [Number(pid)],
-      );
-      return Number(result.rows[0].steps);
-    },
+        Number(pid),
+      ),
     async close() {
-      await observer.end();
+      await steps.end();
       await worker.stop();
       await kernel.close();
     },

@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DBOS } from '@dbos-inc/dbos-sdk';
-import pg from 'pg';
 import { payloadOf, runContender } from './protocol.js';
+import { connectStepCounter } from './step-counter.js';
 
 runContender('dbos', async (size, databaseUrl) => {
   const payload = payloadOf(size);
-  const steps = DBOS.registerWorkflow(
+  const workflow = DBOS.registerWorkflow(
     async (n: number): Promise<number> => {
       for (let step = 0; step < n; step++) {
         await DBOS.runStep(async () => payload, { name: `s${step}` });
@@ -26,24 +26,18 @@ runContender('dbos', async (size, databaseUrl) => {
     logLevel: 'error',
   });
   await DBOS.launch();
-  const observer = new pg.Client({ connectionString: databaseUrl });
-  await observer.connect();
+  const steps = await connectStepCounter(databaseUrl);
   return {
     details: { config: 'defaults, logLevel error' },
     async run(n) {
       const id = randomUUID();
-      await DBOS.withNextWorkflowID(id, () => steps(n));
+      await DBOS.withNextWorkflowID(id, () => workflow(n));
       return id;
     },
-    async journaled(id) {
-      const result = await observer.query(
-        'select count(*)::int as steps from dbos.operation_outputs where workflow_uuid = $1',
-        [id],
-      );
-      return Number(result.rows[0].steps);
-    },
+    journaled: (id) =>
+      steps.count('select count(*)::int as steps from dbos.operation_outputs where workflow_uuid = $1', id),
     async close() {
-      await observer.end();
+      await steps.end();
       await DBOS.shutdown();
     },
   };

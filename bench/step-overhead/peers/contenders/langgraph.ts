@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
-import pg from 'pg';
 import { payloadOf, runContender } from './protocol.js';
+import { connectStepCounter } from './step-counter.js';
 
 const State = Annotation.Root({
   target: Annotation<number>,
@@ -29,8 +29,7 @@ runContender('langgraph', async (size, databaseUrl) => {
     .addConditionalEdges(START, next, ['step', END])
     .addConditionalEdges('step', next, ['step', END])
     .compile({ checkpointer });
-  const observer = new pg.Client({ connectionString: databaseUrl });
-  await observer.connect();
+  const steps = await connectStepCounter(databaseUrl);
   return {
     details: { durability: 'sync' },
     async run(n) {
@@ -42,16 +41,14 @@ runContender('langgraph', async (size, databaseUrl) => {
       if (final.last.step !== n) throw new Error(`the graph ran ${final.last.step} of ${n} steps`);
       return id;
     },
-    async journaled(id) {
-      // One checkpoint per superstep: the input's, one per step, and the one before the first step.
-      const result = await observer.query(
+    // One checkpoint per superstep: the input's (step -1), the first loop's (step 0), then one per step.
+    journaled: (id) =>
+      steps.count(
         "select count(*)::int as steps from checkpoints where thread_id = $1 and (metadata->>'source') = 'loop' and (metadata->>'step')::int > 0",
-        [id],
-      );
-      return Number(result.rows[0].steps);
-    },
+        id,
+      ),
     async close() {
-      await observer.end();
+      await steps.end();
       await checkpointer.end();
     },
   };
