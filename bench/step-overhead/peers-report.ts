@@ -33,6 +33,8 @@ export interface SeriesSummary {
   size: number;
   skipped?: string;
   medianMs: Record<string, number>;
+  /** The fastest and the slowest repeat, by N. */
+  rangeMs: Record<string, [number, number]>;
   /** time ≈ a + b·N, in ms; r2 is the fit's coefficient of determination. */
   fit: { a: number; b: number; r2: number } | null;
   perStep: Partial<Record<keyof RunCounters, number | null>>;
@@ -68,10 +70,12 @@ export function fitLine(points: Array<[number, number]>): { a: number; b: number
 /** Summarizes a series: medians, the fit, and counters per step. */
 export function summarize(series: Series): SeriesSummary {
   const medianMs: Record<string, number> = {};
+  const rangeMs: Record<string, [number, number]> = {};
   const points: Array<[number, number]> = [];
   for (const [n, times] of [...series.times].sort(([left], [right]) => left - right)) {
     if (times.length === 0) continue;
     medianMs[n] = median(times);
+    rangeMs[n] = [Math.min(...times), Math.max(...times)];
     points.push([n, medianMs[n]!]);
   }
   const perStep: SeriesSummary['perStep'] = {};
@@ -92,6 +96,7 @@ export function summarize(series: Series): SeriesSummary {
     size: series.size,
     ...(series.skipped === undefined ? {} : { skipped: series.skipped }),
     medianMs,
+    rangeMs,
     fit: fitLine(points),
     perStep,
   };

@@ -296,6 +296,7 @@ describe('the fit', () => {
     };
     const summary = summarize(series);
     expect(summary.medianMs).toEqual({ 0: 2, 1000: 1002 });
+    expect(summary.rangeMs).toEqual({ 0: [1, 9], 1000: [1001, 3000] });
     expect(summary.fit).toEqual({ a: 2, b: 1, r2: 1 });
     expect(summary.perStep).toMatchObject({ roundTrips: 2, commits: 1, walBytes: null });
   });

@@ -17,7 +17,7 @@ interface Worker {
 }
 interface Kernel {
   call(name: 'spawn', input: { agent: string; input: string }): Promise<{ pid: number }>;
-  call(name: 'wait', input: { pid: number }): Promise<unknown>;
+  call(name: 'wait', input: { pid: number }): Promise<{ exitStatus?: number | null }>;
   createWorker(options: Record<string, unknown>): Worker;
   close(): Promise<void>;
 }
@@ -59,7 +59,8 @@ runContender('aos', async (size, databaseUrl) => {
         agent: 'bench-steps',
         input: JSON.stringify({ n, size }),
       });
-      await kernel.call('wait', { pid });
+      const exited = await kernel.call('wait', { pid });
+      if (exited.exitStatus !== 0) throw new Error(`the program exited with status ${exited.exitStatus}`);
       return String(pid);
     },
     // A program step is a journal row of its process, named as the program named it (s0, s1, ...).
