@@ -89,6 +89,14 @@ async function main(): Promise<void> {
   }
   const loads: number[] = [];
   const started = Date.now();
+  // A failed run is reported and left out; the others go on.
+  const failures: Array<{ contender: string; size: number; n: number; error: string }> = [];
+  const failed = (contender: string, size: number, n: number, error: unknown): undefined => {
+    const message = error instanceof Error ? error.message : String(error);
+    failures.push({ contender, size, n, error: message });
+    process.stderr.write(`${contender} size ${size} N ${n} failed: ${message}\n`);
+    return undefined;
+  };
   try {
     // Timing runs, straight to the server, interleaved so that every contender meets the same load.
     for (let repeat = 0; repeat < repeats; repeat++) {
@@ -100,7 +108,8 @@ async function main(): Promise<void> {
             loads.push(loadavg()[0]!);
             const outcome = await withDatabase(admin, (name) =>
               runContenderProcess(scriptOf(contender), n, size, urlOf(name)),
-            );
+            ).catch((error: unknown) => failed(contender, size, n, error));
+            if (outcome === undefined) continue;
             if (outcome.kind === 'skipped') {
               for (const other of sizes) series.get(`${contender}/${other}`)!.skipped = outcome.reason;
               process.stderr.write(`${contender}: skipped: ${outcome.reason}\n`);
@@ -153,7 +162,8 @@ async function main(): Promise<void> {
             } finally {
               await observer.end();
             }
-          });
+          }).catch((error: unknown) => failed(contender, size, n, error));
+          if (counters === undefined) continue;
           entry.counters.set(n, counters);
           process.stderr.write(`counted ${contender} size ${size} N ${n}: ${JSON.stringify(counters)}\n`);
         }
@@ -198,9 +208,14 @@ async function main(): Promise<void> {
     settings: { stepCounts, sizes, repeats, warmupSteps: 50 },
     summaries,
     ratios,
+    failures,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(`\n${markdownTables(summaries)}\n`);
+  if (failures.length > 0) {
+    process.stderr.write(`${failures.length} runs failed (see "failures")\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error: unknown) => {

@@ -51,18 +51,25 @@ export async function walUsage(
   if (!inspect) {
     return { lsnBytes, ownRecords: null, ownBytes: null, ownFullPageBytes: null, ownCommitRecords: null };
   }
-  // pg_get_wal_records_info refuses an empty range (its start must be before the flush position).
-  if (lsnBytes <= 0)
-    return { lsnBytes, ownRecords: 0, ownBytes: 0, ownFullPageBytes: 0, ownCommitRecords: 0 };
-  // Records can only be read once flushed; the commits measured were, others may lag a little.
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const flushed = await client.query<{ ready: boolean }>(
-      'select pg_current_wal_flush_lsn() >= $1::pg_lsn as ready',
+  // Records can only be read once flushed. The measured commits were, and so were all the
+  // records before them; what may lag behind `end` is other users' WAL (or a page header).
+  let readable = end;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const flushed = await client.query<{ lsn: string; ready: boolean }>(
+      'select least($1::pg_lsn, pg_current_wal_flush_lsn())::text as lsn, pg_current_wal_flush_lsn() >= $1::pg_lsn as ready',
       [end],
     );
+    readable = flushed.rows[0]!.lsn;
     if (flushed.rows[0]!.ready) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // pg_get_wal_records_info refuses an empty range (its start must be before the flush position).
+  const range = await client.query<{ empty: boolean }>('select $2::pg_lsn <= $1::pg_lsn as empty', [
+    start,
+    readable,
+  ]);
+  if (range.rows[0]!.empty)
+    return { lsnBytes, ownRecords: 0, ownBytes: 0, ownFullPageBytes: 0, ownCommitRecords: 0 };
   const own = await client.query<{ records: string; bytes: string; fpi: string; commits: string }>(
     `with records as materialized (
        select * from pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)
@@ -77,7 +84,7 @@ export async function walUsage(
             count(*) filter (where resource_manager = 'Transaction' and record_type like 'COMMIT%') as commits
      from records, pattern
      where block_ref ~ relation or xid in (select xid from transactions)`,
-    [start, end],
+    [start, readable],
   );
   const row = own.rows[0]!;
   return {
