@@ -7,9 +7,15 @@ import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
 import { AosError, toAosError } from './errors.js';
+import { maxFileBytesOf } from './fs/content.js';
+import { fileTools } from './io/builtin/fs-tools.js';
 import { processTools } from './io/builtin/process-tools.js';
 import type { Tool } from './io/tool.js';
 import { ToolRegistry } from './io/tool-registry.js';
+import type { AgentDefinition } from './process/agent-definition.js';
+import type { Program } from './process/program.js';
+import { ProgramCatalog } from './process/programs.js';
+import { registerFile, registerProgram } from './process/registration.js';
 import { Worker, type WorkerOptions } from './process/worker.js';
 import type { Db } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
@@ -17,10 +23,16 @@ import { embeddedHome } from './storage/open-database.js';
 import { type Caller, grants, localUser } from './syscalls/syscall.js';
 import { type SyscallName, type Syscalls, syscalls } from './syscalls/table.js';
 import { appendAudit } from './trust/audit.js';
+import {
+  createOtlpExporter,
+  type OtlpExporter,
+  type OtlpOptions,
+  otlpOptionsFromEnv,
+} from './trust/otlp-export.js';
 
 export interface KernelOptions {
   db: Db;
-  /** Tools besides the built-in process tools. */
+  /** Tools besides the built-in ones (process and file-system tools). */
   tools?: Tool[];
   /** How model strings become drivers; the built-in resolver by default. */
   models?: ModelResolver;
@@ -28,6 +40,21 @@ export interface KernelOptions {
   migrate?: boolean;
   /** The folder for local files (audit key and checkpoints); default AOS_HOME, else ./.aos. */
   home?: string;
+  /**
+   * Programs to register at start: Program objects (only this kernel's workers can run
+   * them) or module paths (any worker imports them).
+   */
+  programs?: (Program | string)[];
+  /** Where to export processes' traces over OTLP; default from the OTEL_* variables (none when unset); false: nowhere. */
+  otlp?: OtlpOptions | false;
+  /** The agent file system's settings. */
+  fileSystem?: FileSystemOptions;
+}
+
+/** Settings of the agent file system. */
+export interface FileSystemOptions {
+  /** The size limit of one file in bytes; default AOS_FS_MAX_FILE_BYTES, else 10 MiB. */
+  maxFileBytes?: number;
 }
 
 /** Input and output types of a syscall, by name. */
@@ -38,8 +65,16 @@ export interface Kernel {
   readonly db: Db;
   /** The folder for local files (audit key and checkpoints). */
   readonly home: string;
+  /** The agent file system's settings in force. */
+  readonly fileSystem: Required<FileSystemOptions>;
   readonly tools: ToolRegistry;
   readonly models: ModelResolver;
+  /** The programs this kernel knows, and the loader of program modules. */
+  readonly programs: ProgramCatalog;
+  /** Registers an agent file (with the agents it lists) or a program module; returns its definition. */
+  register(path: string): Promise<AgentDefinition>;
+  /** The OTLP trace exporter, when an endpoint is configured; workers export each process that exits. */
+  readonly otlp: OtlpExporter | undefined;
   /** The one dispatch path: validates input, checks the capability, runs the handler. */
   call<Name extends SyscallName>(
     name: Name,
@@ -53,7 +88,7 @@ export interface Kernel {
   onPoke(listener: () => void): () => void;
   /** Resolves after the next poke or notification, or after `ms`. */
   waitForChange(ms: number): Promise<void>;
-  /** Closes the database. Stop workers first. */
+  /** Finishes trace exports under way, then closes the database. Stop workers first. */
   close(): Promise<void>;
 }
 
@@ -61,8 +96,18 @@ export interface Kernel {
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { db } = options;
   if (options.migrate ?? true) await migrate(db);
-  const tools = new ToolRegistry([...processTools, ...(options.tools ?? [])]);
+  const fileSystem = { maxFileBytes: maxFileBytesOf(options.fileSystem?.maxFileBytes) };
+  const tools = new ToolRegistry([...processTools, ...fileTools(fileSystem), ...(options.tools ?? [])]);
   const models = options.models ?? createModelResolver();
+  const programs = new ProgramCatalog(
+    (options.programs ?? []).filter((program): program is Program => typeof program !== 'string'),
+  );
+  const registrar = { db, programs, tools };
+  for (const program of programs.localPrograms) await registerProgram(registrar, program, null);
+  for (const path of options.programs ?? [])
+    if (typeof path === 'string') await registerFile(registrar, path);
+  const otlpOptions = options.otlp === false ? undefined : (options.otlp ?? otlpOptionsFromEnv());
+  const otlp = otlpOptions === undefined ? undefined : createOtlpExporter(db, otlpOptions);
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let stopListening: (() => Promise<void>)[] = [];
@@ -94,8 +139,12 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const kernel: Kernel = {
     db,
     home: embeddedHome(options.home),
+    fileSystem,
     tools,
     models,
+    programs,
+    register: (path) => registerFile(registrar, path),
+    otlp,
     async call(name, input, caller = localUser) {
       const syscall = syscalls[name];
       if (syscall === undefined) {
@@ -109,26 +158,37 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
           hint: `see: aos ${name} --desc`,
         });
       }
+      const auditedInput = () =>
+        syscall.auditInput === undefined ? parsed.data : syscall.auditInput(parsed.data as never);
       if (!grants(caller.capabilities, syscall.capability)) {
         const denied = new AosError('forbidden', `${name} needs the capability ${syscall.capability}`, {
           hint: 'ask for it in the capabilities of the agent or user',
         });
-        await auditSyscall(name, parsed.data, caller, undefined, denied);
+        await auditSyscall(name, auditedInput(), caller, undefined, denied);
         throw denied;
       }
       let output: unknown;
       try {
         output = await syscall.handler(kernel, parsed.data as never, caller);
       } catch (error) {
-        if (!syscall.readOnly) await auditSyscall(name, parsed.data, caller, undefined, toAosError(error));
+        if (!syscall.readOnly) await auditSyscall(name, auditedInput(), caller, undefined, toAosError(error));
         throw error;
       }
-      if (!syscall.readOnly) await auditSyscall(name, parsed.data, caller, output, undefined);
+      if (!syscall.readOnly) await auditSyscall(name, auditedInput(), caller, output, undefined);
       return output as never;
     },
     createWorker(workerOptions) {
       return new Worker(
-        { db, tools, models, onPoke: kernel.onPoke, poke: kernel.poke, home: kernel.home },
+        {
+          db,
+          tools,
+          models,
+          programs,
+          onPoke: kernel.onPoke,
+          poke: kernel.poke,
+          home: kernel.home,
+          ...(otlp === undefined ? {} : { exportTrace: (pid: number) => otlp.exportProcess(pid) }),
+        },
         workerOptions,
       );
     },
@@ -151,8 +211,12 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       });
     },
     async close() {
-      for (const stop of stopListening) await stop();
-      await db.close();
+      try {
+        await otlp?.shutdown();
+      } finally {
+        for (const stop of stopListening) await stop();
+        await db.close();
+      }
     },
   };
   return kernel;

@@ -20,3 +20,8 @@ export function packageRoot(): string {
     directory = parent;
   }
 }
+
+/** aos's version, from its package.json. */
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
+}

@@ -212,16 +212,16 @@ describe.each(testDatabases)('bad input at run time on $name', (database) => {
     });
     const failed = await test.kernel.db.query<{
       name: string;
-      messages: { content: string; isError?: boolean }[];
+      output: { content: string; isError?: boolean };
     }>(
-      "select name, messages from aos.steps where pid = $1 and kind = 'tool' and status = 'failed' order by seq",
+      "select name, output from aos.steps where pid = $1 and kind = 'tool' and status = 'failed' order by seq",
       [pid],
     );
     const results = failed.rows.map(
-      (row) => `${row.name}: ${row.messages[0]?.isError === true ? row.messages[0].content : 'not an error'}`,
+      (row) => `${row.name}: ${row.output.isError === true ? row.output.content : 'not an error'}`,
     );
     expect(results).toEqual([
-      'teleport: invalid_input: unknown tool "teleport"; this agent\'s tools are: sleep, recv, send, finish',
+      'teleport: invalid_input: unknown tool "teleport"; the tools here are: sleep, recv, send, finish',
       expect.stringMatching(/^sleep: invalid_input: bad arguments for sleep at duration: /),
       expect.stringMatching(/^sleep: invalid_input: bad arguments for sleep at duration: not a duration/),
       expect.stringMatching(/^recv: invalid_input: bad arguments for recv at timeout: not a duration/),

@@ -29,7 +29,7 @@ describe.each(testDatabases)('IPC on $name', (database) => {
     expect(done).toMatchObject({ exitStatus: 0, result: 'ping' });
 
     const received = await kernel.db.query<{ status: string; output: unknown }>(
-      "select status, output from aos.steps where pid = $1 and kind = 'tool' and name = 'recv'",
+      "select status, output -> 'output' as output from aos.steps where pid = $1 and kind = 'tool' and name = 'recv'",
       [pid],
     );
     expect(received.rows).toEqual([{ status: 'done', output: { from: null, message: 'ping' } }]);
@@ -65,7 +65,7 @@ describe.each(testDatabases)('IPC on $name', (database) => {
     // The second recv blocks only once the first one has timed out.
     await eventually('the first recv to time out', async () => {
       const steps = await kernel.db.query<{ output: unknown }>(
-        "select output from aos.steps where pid = $1 and name = 'recv' order by seq",
+        "select output -> 'output' as output from aos.steps where pid = $1 and name = 'recv' order by seq",
         [pid],
       );
       return steps.rows.length === 1 ? steps.rows[0]!.output : undefined;
@@ -109,11 +109,11 @@ describe.each(testDatabases)('IPC on $name', (database) => {
     );
     expect(mailbox.rows).toEqual([{ sender_pid: pid, body: 'hello, child', received: true }]);
     // A send to no such process is an error result, and the sender went on.
-    const failed = await kernel.db.query<{ messages: { content: string; isError?: boolean }[] }>(
-      "select messages from aos.steps where pid = $1 and name = 'send' and status = 'failed'",
+    const failed = await kernel.db.query<{ output: { content: string; isError?: boolean } }>(
+      "select output from aos.steps where pid = $1 and name = 'send' and status = 'failed'",
       [pid],
     );
-    expect(failed.rows.map((row) => row.messages[0])).toEqual([
+    expect(failed.rows.map((row) => row.output)).toEqual([
       expect.objectContaining({ isError: true, content: 'not_found: no process with pid 999999' }),
     ]);
   });
@@ -140,7 +140,7 @@ describe.each(testDatabases)('IPC on $name', (database) => {
     const done = await test.kernel.call('wait', { pid, timeout: '20s' });
     expect(done).toMatchObject({ exitStatus: 0, result: 'woke up after slept' });
     const sleeps = await test.kernel.db.query<{ output: unknown; finished_at: Date }>(
-      "select output, finished_at from aos.steps where pid = $1 and name = 'sleep'",
+      "select output ->> 'content' as output, finished_at from aos.steps where pid = $1 and name = 'sleep'",
       [pid],
     );
     expect(sleeps.rows).toHaveLength(1);
@@ -181,7 +181,7 @@ describe.each(testDatabases)('IPC on $name', (database) => {
     const done = await kernel.call('wait', { pid, timeout: '20s' });
     expect(done).toMatchObject({ exitStatus: 0, result: 'rested' });
     const waits = await kernel.db.query<{ output: { exitStatus: number; result: string } }>(
-      "select output from aos.steps where pid = $1 and name = 'wait'",
+      "select output -> 'output' as output from aos.steps where pid = $1 and name = 'wait'",
       [pid],
     );
     expect(waits.rows).toHaveLength(1);

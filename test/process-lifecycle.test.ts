@@ -94,12 +94,12 @@ describe.each(testDatabases)('processes on $name', (database) => {
       exitStatus: 3,
       result: 'nope',
     });
-    // The plain answer is the last step: a model step, and no tool step after it.
+    // The plain answer is the last model step, and no tool step after it: the process exits.
     const kinds = await kernel.db.query<{ kind: string }>(
       'select kind from aos.steps where pid = $1 order by seq',
       [first.pid],
     );
-    expect(kinds.rows.map((row) => row.kind)).toEqual(['spawn', 'model']);
+    expect(kinds.rows.map((row) => row.kind)).toEqual(['spawn', 'model', 'exit']);
   });
 
   it('runs three children listed under agents:, collects their results, and refuses an unlisted one', async () => {
@@ -150,13 +150,13 @@ describe.each(testDatabases)('processes on $name', (database) => {
 
     const refused = await kernel.db.query<{
       input: { agent: string };
-      messages: { content: string; isError?: boolean }[];
-    }>("select input, messages from aos.steps where pid = $1 and kind = 'tool' and status = 'failed'", [
+      output: { content: string; isError?: boolean };
+    }>("select input, output from aos.steps where pid = $1 and kind = 'tool' and status = 'failed'", [
       spawned.pid,
     ]);
     expect(refused.rows).toHaveLength(1);
     expect(refused.rows[0]!.input.agent).toBe('stranger');
-    expect(refused.rows[0]!.messages[0]).toMatchObject({
+    expect(refused.rows[0]!.output).toMatchObject({
       isError: true,
       content: expect.stringMatching(/^forbidden: .*"stranger" is not listed under agents:/),
     });

@@ -8,6 +8,17 @@ table aos.agents
   source text
   created_at timestamp with time zone not null default now()
 
+table aos.approvals
+  id bigint not null
+  pid bigint not null
+  call_id text not null
+  question text not null
+  requested_at timestamp with time zone not null default now()
+  decision text
+  reason text
+  decided_by text
+  decided_at timestamp with time zone
+
 table aos.audit
   id bigint not null
   at text not null
@@ -48,6 +59,29 @@ table aos.devices
   cache_write_price numeric not null default 0
   output_price numeric not null default 0
   updated_at timestamp with time zone not null default now()
+
+table aos.file_heads
+  namespace text not null
+  path text not null
+  version integer not null
+  kind text not null
+
+table aos.files
+  namespace text not null
+  path text not null
+  version integer not null
+  kind text not null
+  content text
+  data bytea
+  size bigint not null
+  sha256 text
+  author_pid bigint
+  created_at timestamp with time zone not null default now()
+
+table aos.identity
+  singleton boolean not null default true
+  id uuid not null default gen_random_uuid()
+  created_at timestamp with time zone not null default now()
 
 table aos.mailbox
   id bigint not null
@@ -106,6 +140,7 @@ table aos.processes
   exited_at timestamp with time zone
   reaped_at timestamp with time zone
   updated_at timestamp with time zone not null default now()
+  wake_seq bigint not null default 0
 
 table aos.ps
   pid bigint
@@ -136,9 +171,14 @@ table aos.steps
   generation bigint not null
   started_at timestamp with time zone not null default now()
   finished_at timestamp with time zone
+  op integer
+  finished_seq integer
 
 CREATE UNIQUE INDEX agents_name_digest_key ON aos.agents (name, digest);
 CREATE UNIQUE INDEX agents_pkey ON aos.agents (name, version);
+CREATE INDEX approvals_pending ON aos.approvals (requested_at) WHERE (decision IS NULL);
+CREATE UNIQUE INDEX approvals_pid_call_id_key ON aos.approvals (pid, call_id);
+CREATE UNIQUE INDEX approvals_pkey ON aos.approvals (id);
 CREATE UNIQUE INDEX audit_head_pkey ON aos.audit_head (singleton);
 CREATE INDEX audit_kind ON aos.audit (kind, id);
 CREATE UNIQUE INDEX audit_pending_pkey ON aos.audit_pending (seq);
@@ -147,6 +187,9 @@ CREATE UNIQUE INDEX audit_pkey ON aos.audit (id);
 CREATE UNIQUE INDEX cpu_grants_pkey ON aos.cpu_grants (id);
 CREATE INDEX cpu_grants_window ON aos.cpu_grants (device, granted_at);
 CREATE UNIQUE INDEX devices_pkey ON aos.devices (name);
+CREATE UNIQUE INDEX file_heads_pkey ON aos.file_heads (namespace, path);
+CREATE UNIQUE INDEX files_pkey ON aos.files (namespace, path, version);
+CREATE UNIQUE INDEX identity_pkey ON aos.identity (singleton);
 CREATE UNIQUE INDEX mailbox_pkey ON aos.mailbox (id);
 CREATE INDEX mailbox_unread ON aos.mailbox (pid, id) WHERE (received_at IS NULL);
 CREATE UNIQUE INDEX migrations_pkey ON aos.migrations (id);
@@ -159,16 +202,20 @@ CREATE INDEX processes_runnable ON aos.processes (priority DESC, pid) WHERE (sta
 CREATE UNIQUE INDEX steps_pkey ON aos.steps (pid, seq);
 
 function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer) returns TABLE(grant_id bigint, retry_at timestamp with time zone);
-function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text, p_started_at timestamp with time zone) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text, p_started_at timestamp with time zone, p_op integer, p_seq integer) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.approve(p_pid bigint, p_id bigint, p_reason text) returns text;
 function aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text) returns void;
 function aos.audit_chain_pending() returns trigger;
 function aos.audit_entry_text(p_id bigint, p_at text, p_kind text, p_pid bigint, p_actor text, p_data text) returns text;
 function aos.audit_reject_change() returns trigger;
 function aos.check_lease(p_pid bigint, p_generation bigint) returns aos.processes;
+function aos.decide_approval(p_pid bigint, p_id bigint, p_approved boolean, p_reason text, p_actor text) returns text;
+function aos.deny(p_pid bigint, p_id bigint, p_reason text) returns text;
 function aos.device_for(p_model text) returns aos.devices;
 function aos.exit_process(p_pid bigint, p_status integer, p_result jsonb, p_error jsonb) returns void;
-function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_audit_kind text, p_audit_data text) returns TABLE(seq integer, pending_signals text[], state text);
+function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_audit_kind text, p_audit_data text, p_finished_seq integer) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.kill(p_pid bigint, p_signal text) returns text;
+function aos.park_process(p_pid bigint, p_generation bigint, p_state text, p_reason text, p_detail jsonb, p_wake_at timestamp with time zone, p_device text, p_seen_wake_seq bigint) returns text;
 function aos.register_agent(p_name text, p_digest text, p_definition jsonb, p_source text) returns integer;
 function aos.release_cpu(p_grant bigint, p_tokens integer) returns void;
 function aos.send(p_pid bigint, p_body text) returns bigint;
@@ -176,3 +223,4 @@ function aos.send_message(p_pid bigint, p_body text, p_sender bigint) returns bi
 function aos.signal_process(p_pid bigint, p_signal text) returns text;
 function aos.spawn(p_agent_name text, p_input text) returns bigint;
 function aos.spawn_process(p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority integer, p_limits jsonb, p_agent_version integer, p_model text) returns bigint;
+function aos.write_file(p_namespace text, p_path text, p_parents text[], p_kind text, p_content text, p_data bytea, p_size bigint, p_sha256 text, p_author_pid bigint) returns TABLE(version integer, author_pid bigint, created_at timestamp with time zone, created boolean);

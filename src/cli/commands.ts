@@ -1,5 +1,6 @@
 /** Every aos command, in the order `aos --help` lists them. */
 import type { CliCommand } from './command.js';
+import { approvalsCommand, approveCommand, denyCommand } from './commands/approval-commands.js';
 import {
   auditCheckpointCommand,
   auditExportCommand,
@@ -8,6 +9,17 @@ import {
 } from './commands/audit-commands.js';
 import { budgetCommand, cpuCommand, cpuSetCommand } from './commands/cpu-commands.js';
 import { doctorCommand } from './commands/doctor.js';
+import {
+  fsCatCommand,
+  fsDiffCommand,
+  fsExportCommand,
+  fsGrepCommand,
+  fsHistoryCommand,
+  fsImportCommand,
+  fsListCommand,
+  fsRemoveCommand,
+  fsWriteCommand,
+} from './commands/fs-commands.js';
 import { initCommand } from './commands/init.js';
 import {
   killCommand,
@@ -26,6 +38,9 @@ export const commands: CliCommand[] = [
   killCommand,
   waitCommand,
   sendCommand,
+  approvalsCommand,
+  approveCommand,
+  denyCommand,
   traceCommand,
   workerCommand,
   topCommand,
@@ -36,6 +51,15 @@ export const commands: CliCommand[] = [
   auditVerifyCommand,
   auditCheckpointCommand,
   auditExportCommand,
+  fsListCommand,
+  fsCatCommand,
+  fsWriteCommand,
+  fsRemoveCommand,
+  fsHistoryCommand,
+  fsGrepCommand,
+  fsDiffCommand,
+  fsExportCommand,
+  fsImportCommand,
   initCommand,
   doctorCommand,
 ] as unknown as CliCommand[];

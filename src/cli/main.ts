@@ -4,11 +4,9 @@
  * runs it, and prints the result (text, or JSON with --json) or the error envelope
  * with the exit code of its class.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AosError, envelopeOf, toAosError } from '../errors.js';
 import { createKernel, type Kernel } from '../kernel.js';
-import { packageRoot } from '../package-root.js';
+import { packageVersion } from '../package-root.js';
 import type { Db } from '../storage/db.js';
 import { openDatabase } from '../storage/open-database.js';
 import type { CliCommand, CliContext } from './command.js';
@@ -42,10 +40,6 @@ function takeGlobalOptions(argv: string[]): GlobalOptions {
     else options.rest.push(argument);
   }
   return options;
-}
-
-function version(): string {
-  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
 }
 
 function helpText(): string {
@@ -96,12 +90,12 @@ async function main(argv: string[]): Promise<number> {
     const [name] = options.rest;
     if (name === undefined || name === 'help') {
       if (options.desc)
-        process.stdout.write(`${JSON.stringify(describeAll(commands, version()), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(describeAll(commands, packageVersion()), null, 2)}\n`);
       else process.stdout.write(`${helpText()}\n`);
       return 0;
     }
     if (name === '--version' || name === 'version') {
-      process.stdout.write(`${version()}\n`);
+      process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
     // Longest name first, so "cpu set" wins over "cpu".

@@ -27,8 +27,9 @@ export class ToolRegistry {
     return [...this.tools.keys()].sort();
   }
 
-  /** The named tools, in the order given; `invalid_input` names any unknown one. */
+  /** The named tools, in the order given ("*": every tool, by name); `invalid_input` names any unknown one. */
   select(names: readonly string[], where: string): Tool[] {
+    if (names.includes('*')) return this.names().map((name) => this.tools.get(name)!);
     return names.map((name) => {
       const tool = this.tools.get(name);
       if (tool === undefined) {

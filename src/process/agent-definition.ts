@@ -62,6 +62,15 @@ export interface AgentDefinition {
   prompt: string;
   /** The scripted CPU's turns, embedded when model is `scripted:FILE`. */
   script?: Script;
+  /** Set for a program written in TypeScript: where its code is, and the digest of that code. */
+  program?: ProgramSource;
+}
+
+/** Where a program's code lives: a module any worker can import, or only the kernel that registered it (null). */
+export interface ProgramSource {
+  module: string | null;
+  /** sha256 of the module's source (or of the function, for a program without a module): its version. */
+  digest: string;
 }
 
 /** The tools an agent gets when its file names none. */
@@ -72,7 +81,8 @@ export function loadAgentFile(path: string): AgentDefinition {
   return readAgentFile(path).definition;
 }
 
-function readAgentFile(path: string): ParsedAgentFile {
+/** Reads and validates an agent file, with the `agents:` paths it lists as written. */
+export function readAgentFile(path: string): ParsedAgentFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -90,7 +100,7 @@ export function parseAgentFile(text: string, path: string): AgentDefinition {
   return parseAgentText(text, path).definition;
 }
 
-interface ParsedAgentFile {
+export interface ParsedAgentFile {
   definition: AgentDefinition;
   /** The `agents:` paths, as written. */
   agentFiles: string[];
@@ -218,7 +228,7 @@ function keyOffset(
 }
 
 /** Reads a script; `where` (the agent file and line that names it) starts the message when it is missing. */
-function loadScriptFile(path: string, where: string): Script {
+export function loadScriptFile(path: string, where: string): Script {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

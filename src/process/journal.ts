@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Message, Usage } from '../cpu/model.js';
 import type { Queryable } from '../storage/db.js';
+import { LeaseLostError } from '../storage/postgres-errors.js';
 import { canonicalJson } from './agent-definition.js';
 
 /** What a worker holds while it runs a process; every write is checked against it. */
@@ -15,10 +16,13 @@ export interface Lease {
   leaseMs: number;
 }
 
-export type StepKind = 'spawn' | 'model' | 'tool' | 'signal' | 'notice' | 'exit';
+export type StepKind = 'spawn' | 'model' | 'tool' | 'step' | 'signal' | 'notice' | 'exit';
 export type StepStatus = 'started' | 'done' | 'failed' | 'unknown-outcome' | 'cancelled';
 
-/** One step to write. `countsAsStep` adds to the process's step usage (model and tool steps do). */
+/**
+ * One step to write. `countsAsStep` adds one to the process's step usage (model and tool
+ * steps do); `extraSteps` adds steps journaled earlier without updating the process row.
+ */
 export interface StepRecord {
   kind: StepKind;
   status: StepStatus;
@@ -29,6 +33,7 @@ export interface StepRecord {
   messages?: Message[];
   usage?: Usage;
   countsAsStep?: boolean;
+  extraSteps?: number;
   handledSignals?: string[];
   /** Cost of the step in nano-dollars (model steps). */
   costNanos?: number;
@@ -36,6 +41,11 @@ export interface StepRecord {
   audit?: { kind: string; data: unknown };
   /** When the work of a step journaled once it is done began (model calls, idempotent tools); default now. */
   startedAt?: Date;
+  /**
+   * The operation's position in its program (1 for the first), for operations; for a
+   * signal, the operation at whose start it was delivered. Replay matches on it.
+   */
+  op?: number;
 }
 
 /** What the database says after a write. */
@@ -58,6 +68,10 @@ export interface JournalStep {
   generation: number;
   startedAt: string;
   finishedAt: string | null;
+  /** Position in the program (operations), or the operation a signal was delivered before. */
+  op: number | null;
+  /** The order it finished in: its own seq, or a later one when it was journaled as started first. */
+  finishedSeq: number;
 }
 
 interface WriteRow {
@@ -65,10 +79,15 @@ interface WriteRow {
   pending_signals: string[];
 }
 
-/** Appends a step, fenced by the lease; throws LeaseLostError when the lease is gone. */
-export async function appendStep(db: Queryable, lease: Lease, step: StepRecord): Promise<StepWritten> {
+/** Appends step `seq`, fenced by the lease; throws LeaseLostError when the lease is gone. */
+export async function appendStep(
+  db: Queryable,
+  lease: Lease,
+  seq: number,
+  step: StepRecord,
+): Promise<StepWritten> {
   const result = await db.query<WriteRow>(
-    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)',
+    'select * from aos.append_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)',
     [
       lease.pid,
       lease.generation,
@@ -81,7 +100,7 @@ export async function appendStep(db: Queryable, lease: Lease, step: StepRecord):
       json(step.output),
       JSON.stringify(step.messages ?? []),
       json(step.usage),
-      step.countsAsStep ? 1 : 0,
+      (step.countsAsStep ? 1 : 0) + (step.extraSteps ?? 0),
       tokensOf(step.usage),
       step.handledSignals ?? null,
       step.usage?.cachedInputTokens ?? 0,
@@ -89,21 +108,27 @@ export async function appendStep(db: Queryable, lease: Lease, step: StepRecord):
       step.audit?.kind ?? null,
       step.audit === undefined ? null : canonicalJson(step.audit.data),
       step.startedAt ?? null,
+      step.op ?? null,
+      seq,
     ],
   );
   const row = result.rows[0]!;
   return { seq: row.seq, pendingSignals: row.pending_signals };
 }
 
-/** Completes a step journaled as `started`, fenced by the lease. */
+/** Completes a step journaled as `started`, fenced by the lease; the seq returned is that of its finish. */
 export async function finishStep(
   db: Queryable,
   lease: Lease,
   seq: number,
-  step: Pick<StepRecord, 'status' | 'output' | 'messages' | 'usage' | 'countsAsStep' | 'audit'>,
+  finishedSeq: number,
+  step: Pick<
+    StepRecord,
+    'status' | 'output' | 'messages' | 'usage' | 'countsAsStep' | 'extraSteps' | 'audit'
+  >,
 ): Promise<StepWritten> {
   const result = await db.query<WriteRow>(
-    'select * from aos.finish_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+    'select * from aos.finish_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
     [
       lease.pid,
       lease.generation,
@@ -113,12 +138,60 @@ export async function finishStep(
       json(step.output),
       JSON.stringify(step.messages ?? []),
       json(step.usage),
-      step.countsAsStep ? 1 : 0,
+      (step.countsAsStep ? 1 : 0) + (step.extraSteps ?? 0),
       tokensOf(step.usage),
+      step.audit?.kind ?? null,
+      step.audit === undefined ? null : canonicalJson(step.audit.data),
+      finishedSeq,
     ],
   );
   const row = result.rows[0]!;
   return { seq: row.seq, pendingSignals: row.pending_signals };
+}
+
+/**
+ * Appends a program step (ctx.step, ctx.now, ctx.random) with one INSERT, fenced by
+ * reading the lease rather than updating the process row, so a step costs about what a
+ * plain INSERT does. Its step count reaches the process row with the next other write.
+ * Throws LeaseLostError when the lease is gone; returns the pending signals.
+ */
+export async function appendProgramStep(
+  db: Queryable,
+  lease: Lease,
+  seq: number,
+  step: { name: string; status: StepStatus; output: unknown; op: number; startedAt: Date },
+): Promise<StepWritten> {
+  const result = await db.query<{ pending_signals: string[] }>(
+    `insert into aos.steps (pid, seq, kind, name, status, output, generation, started_at, finished_at, op)
+     select p.pid, $2, 'step', $3, $4, $5, p.lease_generation, least($6, now()), now(), $7
+       from aos.processes p
+      where p.pid = $1 and p.lease_generation = $8 and p.state = 'running' and p.lease_expires_at > now()
+     returning (select q.pending_signals from aos.processes q where q.pid = $1) as pending_signals`,
+    [
+      lease.pid,
+      seq,
+      step.name,
+      step.status,
+      JSON.stringify(step.output),
+      step.startedAt,
+      step.op,
+      lease.generation,
+    ],
+  );
+  const row = result.rows[0];
+  if (row === undefined) {
+    throw new LeaseLostError(`lease on process ${lease.pid} (generation ${lease.generation}) is lost`);
+  }
+  return { seq, pendingSignals: row.pending_signals };
+}
+
+/** The number after a process's last journal row (for writers that hold no lease to count with). */
+export async function nextSeqOf(db: Queryable, pid: number): Promise<number> {
+  const result = await db.query<{ seq: number }>(
+    'select coalesce(max(seq), 0) + 1 as seq from aos.steps where pid = $1',
+    [pid],
+  );
+  return result.rows[0]!.seq;
 }
 
 interface StepRow {
@@ -134,6 +207,8 @@ interface StepRow {
   generation: number;
   started_at: Date;
   finished_at: Date | null;
+  op: number | null;
+  finished_seq: number | null;
 }
 
 /** The journal of a process in order: all of it, or the steps after `afterSeq`. */
@@ -155,6 +230,8 @@ export async function loadJournal(db: Queryable, pid: number, afterSeq = 0): Pro
     generation: row.generation,
     startedAt: new Date(row.started_at).toISOString(),
     finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
+    op: row.op,
+    finishedSeq: row.finished_seq ?? row.seq,
   }));
 }
 

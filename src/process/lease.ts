@@ -6,12 +6,17 @@
 import type { Queryable } from '../storage/db.js';
 import type { ProcessRow } from './process-table.js';
 
-/** Claims up to `limit` runnable processes for `workerId`: ready ones, expired leases, and due wake-ups. */
+/**
+ * Claims up to `limit` runnable processes for `workerId`: ready ones, expired leases, and
+ * due wake-ups; except processes of programs registered without a module by another
+ * kernel (only that kernel can run them), unless named in `localPrograms`.
+ */
 export async function claimProcesses(
   db: Queryable,
   workerId: string,
   leaseMs: number,
   limit: number,
+  localPrograms: readonly string[] = [],
 ): Promise<ProcessRow[]> {
   const result = await db.query<ProcessRow>(
     `update aos.processes p
@@ -19,15 +24,20 @@ export async function claimProcesses(
             lease_expires_at = now() + make_interval(secs => $2 / 1000.0),
             started_at = coalesce(p.started_at, now()), wait_reason = null, wake_at = null, updated_at = now()
        from (select pid from aos.processes
-              where state = 'ready'
-                 or (state = 'running' and lease_expires_at < now())
-                 or (state in ('waiting', 'sleeping') and wake_at <= now())
+              where (state = 'ready'
+                     or (state = 'running' and lease_expires_at < now())
+                     or (state in ('waiting', 'sleeping') and wake_at <= now()))
+                and not exists (
+                  select 1 from aos.agents a
+                   where a.name = agent_name and a.version = agent_version
+                     and a.definition -> 'program' -> 'module' = 'null'::jsonb
+                     and a.name <> all ($4::text[]))
               order by priority desc, vruntime, pid
               limit $3
                 for update skip locked) claimable
       where p.pid = claimable.pid
-      returning p.*`,
-    [workerId, leaseMs, limit],
+      returning p.*, (select coalesce(max(s.seq), 0) from aos.steps s where s.pid = p.pid) as last_seq`,
+    [workerId, leaseMs, limit, localPrograms],
   );
   return result.rows;
 }

@@ -28,7 +28,9 @@ export interface ProcessRow {
   cost_nanos: number;
   model: string | null;
   device: string | null;
-  next_seq: number;
+  wake_seq: number;
+  /** The last journal seq; only in rows returned by a claim. */
+  last_seq?: number;
   pending_signals: string[];
   term_deadline_step: number | null;
   term_deadline_at: Date | null;

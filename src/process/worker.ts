@@ -12,10 +12,13 @@ import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Db } from '../storage/db.js';
 import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
-import { type CachedContext, runSlice, type SliceOutcome } from './agent-loop.js';
+import { type EngineHost, Execution } from './execution.js';
+import { appendStep, type Lease, loadJournal, nextSeqOf } from './journal.js';
 import { claimProcesses, reapExpiredZombies, releaseAll, renewLeases } from './lease.js';
 import type { ProcessRow } from './process-table.js';
+import type { ProgramCatalog } from './programs.js';
 import { type SignalName, signalNames } from './signals.js';
+import { Slice, type SliceOutcome } from './slice.js';
 import { SliceControl } from './slice-control.js';
 import { getAgentDefinition } from './spawn.js';
 
@@ -47,12 +50,16 @@ export interface WorkerHost {
   db: Db;
   tools: ToolRegistry;
   models: ModelResolver;
+  /** The programs this kernel knows (and the module loader). */
+  programs: ProgramCatalog;
   /** Registers a callback for in-process wake-ups; returns an unsubscribe function. */
   onPoke(listener: () => void): () => void;
   /** Wakes in-process waiters (a slice ended: a process may have exited). */
   poke(): void;
   /** The folder for local files (audit key and checkpoints). */
   home: string;
+  /** Exports the trace of a process that exited (OTLP), when configured. */
+  exportTrace?: (pid: number) => Promise<unknown>;
 }
 
 interface ActiveSlice {
@@ -76,9 +83,9 @@ export class Worker {
   private reaper: NodeJS.Timeout | undefined;
   private checkpointer: NodeJS.Timeout | undefined;
   private readonly cleanups: (() => unknown)[] = [];
-  private readonly tokens = new TokenCounter();
-  /** Contexts of processes this worker ran, so their next slice reads only new journal steps. */
-  private readonly contexts = new Map<number, CachedContext>();
+  private readonly engine: EngineHost;
+  /** Executions of processes this worker ran, so their next slice goes on from memory instead of replaying. */
+  private readonly executions = new Map<number, Execution>();
 
   constructor(
     private readonly host: WorkerHost,
@@ -89,6 +96,7 @@ export class Worker {
     this.leaseMs = options.leaseMs ?? 5000;
     this.pollMs = options.pollMs ?? 500;
     this.quantumMs = options.quantumMs ?? 2000;
+    this.engine = { db: host.db, tools: host.tools, models: host.models, tokens: new TokenCounter() };
   }
 
   /** Starts claiming work; resolves once the worker listens for wake-ups. */
@@ -173,6 +181,8 @@ export class Worker {
     await this.loopDone;
     for (const cleanup of this.cleanups) await cleanup();
     await releaseAll(this.host.db, this.id).catch(() => 0);
+    for (const execution of this.executions.values()) execution.abandon();
+    this.executions.clear();
   }
 
   private async loop(): Promise<void> {
@@ -181,7 +191,13 @@ export class Worker {
       let claimed: ProcessRow[] = [];
       if (free > 0) {
         try {
-          claimed = await claimProcesses(this.host.db, this.id, this.leaseMs, free);
+          claimed = await claimProcesses(
+            this.host.db,
+            this.id,
+            this.leaseMs,
+            free,
+            this.host.programs.localPrograms.map((program) => program.name),
+          );
         } catch (error) {
           this.emit({ type: 'error', message: toAosError(error).message, workerId: this.id });
         }
@@ -200,28 +216,29 @@ export class Worker {
     const generation = row.lease_generation;
     this.emit({ type: 'slice-started', pid: row.pid, generation, workerId: this.id });
     const done = (async () => {
+      const lease: Lease = { pid: row.pid, generation, leaseMs: this.leaseMs };
       try {
-        const definition = await this.definition(row.agent_name, row.agent_version);
-        const cached = this.contexts.get(row.pid);
-        this.contexts.delete(row.pid);
-        const outcome = await runSlice({
-          db: this.host.db,
-          tools: this.host.tools,
-          models: this.host.models,
-          definition,
-          process: row,
-          lease: { pid: row.pid, generation, leaseMs: this.leaseMs },
-          control,
-          quantumMs: this.quantumMs,
-          tokens: this.tokens,
-          cached,
-          keep: (context) => {
-            this.contexts.set(row.pid, context);
-            // Keep the most recent few hundred; the rest are read from the journal again.
-            if (this.contexts.size > 256) this.contexts.delete(this.contexts.keys().next().value!);
-          },
-        });
+        const execution = await this.executionFor(row, lease);
+        if (execution === undefined) {
+          this.emit({ type: 'slice-ended', pid: row.pid, outcome: 'exited', workerId: this.id });
+          this.exportTrace(row.pid);
+          return;
+        }
+        const slice = new Slice({ execution, process: row, lease, control, quantumMs: this.quantumMs });
+        const outcome = await slice.start();
+        if ((outcome === 'blocked' || outcome === 'stopped' || outcome === 'yielded') && !execution.ended) {
+          this.executions.set(row.pid, execution);
+          // Keep the most recent few hundred; the others replay from the journal when they run again.
+          if (this.executions.size > 256) {
+            const oldest = this.executions.keys().next().value!;
+            this.executions.get(oldest)?.abandon();
+            this.executions.delete(oldest);
+          }
+        } else {
+          execution.abandon();
+        }
         this.emit({ type: 'slice-ended', pid: row.pid, outcome, workerId: this.id });
+        if (outcome === 'exited') this.exportTrace(row.pid);
       } catch (error) {
         // The lease runs out and another worker (or this one) retries the process.
         this.emit({ type: 'error', pid: row.pid, message: toAosError(error).message, workerId: this.id });
@@ -231,6 +248,49 @@ export class Worker {
       }
     })();
     this.active.set(row.pid, { generation, control, done });
+  }
+
+  /**
+   * The execution to run a slice of `row` with: the one kept from this worker's last
+   * slice when nobody wrote to the journal since, else a new one replaying the journal.
+   * A process whose program cannot be found or whose tools are unknown exits with the
+   * error (undefined is returned then).
+   */
+  private async executionFor(row: ProcessRow, lease: Lease): Promise<Execution | undefined> {
+    const kept = this.executions.get(row.pid);
+    this.executions.delete(row.pid);
+    if (kept !== undefined && !kept.ended && kept.lastSeq === row.last_seq) return kept;
+    kept?.abandon();
+    const definition = await this.definition(row.agent_name, row.agent_version);
+    let execution: Execution;
+    try {
+      const program = await this.host.programs.programFor(definition);
+      const tools = this.host.tools.select(definition.tools, `agent ${definition.name}`);
+      const journal = await loadJournal(this.host.db, row.pid);
+      execution = new Execution({
+        pid: row.pid,
+        definition,
+        program,
+        input: row.input,
+        journal,
+        host: this.engine,
+        tools,
+      });
+    } catch (error) {
+      const aosError = toAosError(error);
+      if (aosError.code === 'unavailable') throw aosError;
+      await this.host.db.transaction(async (tx) => {
+        await appendStep(tx, lease, await nextSeqOf(tx, row.pid), { kind: 'exit', status: 'done' });
+        await tx.query('select aos.exit_process($1, $2, $3, $4)', [
+          row.pid,
+          1,
+          null,
+          JSON.stringify({ code: aosError.code, message: aosError.message }),
+        ]);
+      });
+      return undefined;
+    }
+    return execution;
   }
 
   private definition(name: string, version: number): Promise<AgentDefinition> {
@@ -280,6 +340,18 @@ export class Worker {
         resolve();
       }
       this.wake = done;
+    });
+  }
+
+  /** Exports the trace of a process that exited here, when configured: fire and forget, never failing a process or the worker. */
+  private exportTrace(pid: number): void {
+    this.host.exportTrace?.(pid).catch((error: unknown) => {
+      this.emit({
+        type: 'error',
+        pid,
+        message: `trace export failed: ${toAosError(error).message}`,
+        workerId: this.id,
+      });
     });
   }
 

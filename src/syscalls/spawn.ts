@@ -1,9 +1,9 @@
 /** spawn: start a process from a registered agent or an agent file. */
 import { z } from 'zod';
 import { AosError } from '../errors.js';
-import { loadAgentBundle } from '../process/agent-definition.js';
 import { getProcessRow, toProcess } from '../process/process-table.js';
-import { registerAgent, spawnProcess } from '../process/spawn.js';
+import { isProgramPath } from '../process/programs.js';
+import { spawnProcess } from '../process/spawn.js';
 import { pidSchema, processSchema } from './schemas.js';
 import { defineSyscall } from './syscall.js';
 
@@ -13,7 +13,12 @@ export const spawnSyscall = defineSyscall({
     'Start a process running an agent (a registered name, or an agent file, which is registered first)',
   input: z
     .object({
-      agent: z.string().min(1).describe('a registered agent name, or the path of an agent file (.md)'),
+      agent: z
+        .string()
+        .min(1)
+        .describe(
+          'a registered agent or program name, or the path of an agent file (.md) or program module (.ts, .js)',
+        ),
       input: z.string().default('').describe('the task given to the agent'),
       ppid: pidSchema.optional().describe('parent process'),
       priority: z.coerce.number().int().min(-20).max(20).optional().describe('higher runs first'),
@@ -47,13 +52,9 @@ export const spawnSyscall = defineSyscall({
     }
     let priority = input.priority ?? (input.nice === undefined ? undefined : -input.nice);
     if (looksLikeFile(agent)) {
-      const definitions = loadAgentBundle(agent);
-      for (const definition of definitions) {
-        kernel.tools.select(definition.tools, `${agent}: field "tools"`);
-        await registerAgent(kernel.db, definition, agent);
-      }
-      agent = definitions[0]!.name;
-      priority ??= definitions[0]!.priority;
+      const definition = await kernel.register(agent);
+      agent = definition.name;
+      priority ??= definition.priority;
     }
     if (caller.kind === 'process' && caller.pid === undefined) {
       throw new AosError('invalid_input', 'a process caller needs a pid');
@@ -77,5 +78,5 @@ export const spawnSyscall = defineSyscall({
 });
 
 function looksLikeFile(agent: string): boolean {
-  return agent.endsWith('.md') || agent.includes('/');
+  return agent.endsWith('.md') || isProgramPath(agent) || agent.includes('/');
 }

@@ -29,6 +29,8 @@ export interface Syscall<Input extends z.ZodType = z.ZodType, Output extends z.Z
   errors: ErrorCode[];
   /** Reads only: not written to the audit log (requests that change state are). */
   readOnly?: boolean;
+  /** What the audit log records of the input; default the input itself (e.g. a digest instead of a file's content). */
+  auditInput?(input: z.output<Input>): unknown;
   handler(kernel: Kernel, input: z.output<Input>, caller: Caller): Promise<z.input<Output>>;
 }
 

@@ -1,5 +1,6 @@
-/** trace: a process's decision tree from its journal, with GenAI span attributes. */
+/** trace: a process's decision tree from its journal, with GenAI span attributes; --otlp sends it to a collector. */
 import { z } from 'zod';
+import { AosError } from '../errors.js';
 import { traceOf } from '../trust/trace.js';
 import { pidSchema } from './schemas.js';
 import { defineSyscall } from './syscall.js';
@@ -22,19 +23,40 @@ const spanSchema: z.ZodType = z.lazy(() =>
 export const traceSyscall = defineSyscall({
   name: 'trace',
   summary:
-    "Show a process's steps as a tree of spans: model calls with their tool calls, tokens, cost, latency",
-  input: z.object({ pid: pidSchema.describe('the process') }).strict(),
+    "Show a process's steps as a tree of spans: model calls with their tool calls, tokens, cost, latency; --otlp also sends it to an OpenTelemetry collector",
+  input: z
+    .object({
+      pid: pidSchema.describe('the process'),
+      otlp: z
+        .boolean()
+        .default(false)
+        .describe('also send it as one trace to the OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)'),
+    })
+    .strict(),
   output: z.object({
     pid: z.number().int(),
     agent: z.string(),
     state: z.string(),
     exitStatus: z.number().int().nullable(),
     spans: z.array(spanSchema),
+    exported: z
+      .object({ traceId: z.string(), spans: z.number().int(), endpoint: z.string() })
+      .optional()
+      .describe('with --otlp: what was sent, and where'),
   }),
   capability: 'process.trace',
   readOnly: true,
   errors: ['not_found'],
   async handler(kernel, input) {
-    return traceOf(kernel.db, input.pid);
+    const trace = await traceOf(kernel.db, input.pid);
+    if (!input.otlp) return trace;
+    if (kernel.otlp === undefined) {
+      throw new AosError('unavailable', 'no OTLP endpoint is set', {
+        hint: 'set OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://localhost:4318 (an OpenTelemetry Collector)',
+        retryable: false,
+      });
+    }
+    const { traceId, spans, endpoint } = await kernel.otlp.exportProcess(input.pid);
+    return { ...trace, exported: { traceId, spans, endpoint } };
   },
 });

@@ -18,7 +18,7 @@ export const waitSyscall = defineSyscall({
   output: processSchema,
   capability: 'process.wait',
   readOnly: true,
-  errors: ['invalid_input', 'not_found', 'timeout'],
+  errors: ['invalid_input', 'not_found', 'conflict', 'timeout'],
   async handler(kernel, input) {
     const deadline =
       input.timeout === undefined
@@ -32,6 +32,14 @@ export const waitSyscall = defineSyscall({
           [row.pid],
         );
         return toProcess(row);
+      }
+      if (row.state === 'stopped' && row.wait_reason === 'diverged') {
+        const message =
+          (row.wait_detail as { message?: string } | null)?.message ??
+          'its program no longer matches its journal';
+        throw new AosError('conflict', message, {
+          hint: `fix the program and resume it with: aos kill ${row.pid} CONT (or end it: aos kill ${row.pid} KILL)`,
+        });
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) {

@@ -1,10 +1,17 @@
 /**
  * Test fixtures for users' own tests: mock OpenAI and Anthropic servers that speak the real wire
  * formats, with scripted replies, errors, latency, rate limits, a prefix cache and a record of every
- * request. See docs/testing.md.
+ * request, and a mock OpenTelemetry collector that records OTLP trace exports. See docs/testing.md.
  */
 export { startMockAnthropic } from './mock-anthropic-server.js';
 export { startMockOpenAI } from './mock-openai-server.js';
+export {
+  type CollectedSpan,
+  type MockOtlpCollector,
+  type MockOtlpOptions,
+  type OtlpValue,
+  startMockOtlpCollector,
+} from './mock-otlp-collector.js';
 export {
   countMockTokens,
   type MockOptions,

@@ -5,7 +5,7 @@
  */
 import type { JournalStep } from '../process/journal.js';
 import { loadJournal } from '../process/journal.js';
-import { getProcessRow } from '../process/process-table.js';
+import { getProcessRow, type ProcessRow } from '../process/process-table.js';
 import type { Queryable } from '../storage/db.js';
 
 /** One span of a trace. */
@@ -35,7 +35,12 @@ export interface Trace {
 /** The trace of a process from its journal; `not_found` for an unknown pid. */
 export async function traceOf(db: Queryable, pid: number): Promise<Trace> {
   const process = await getProcessRow(db, pid);
-  const journal = await loadJournal(db, pid);
+  return traceFromJournal(process, await loadJournal(db, pid));
+}
+
+/** The trace of a process from its row and its journal, read already. */
+export function traceFromJournal(process: ProcessRow, journal: JournalStep[]): Trace {
+  const pid = process.pid;
   const model = process.model;
   const spans: Span[] = [];
   const byCallId = new Map<string, Span>();
@@ -73,6 +78,9 @@ function spanOf(step: JournalStep, modelOverride: string | null): Span {
     attributes['gen_ai.operation.name'] = 'execute_tool';
     attributes['gen_ai.tool.name'] = step.name ?? '';
     attributes['gen_ai.tool.call.id'] = step.callId ?? '';
+    // A tool step's output is { content, isError, output }: the last is the tool's structured result.
+    const child = (step.output as { output?: { pid?: unknown } } | null)?.output?.pid;
+    if (step.name === 'spawn' && typeof child === 'number') attributes['aos.process.child_pid'] = child;
   }
   return {
     seq: step.seq,
@@ -88,9 +96,19 @@ function spanOf(step: JournalStep, modelOverride: string | null): Span {
     durationMs: finished === null ? null : finished - started,
     generation: step.generation,
     attributes,
-    output: shorten(step.messages.map((message) => message.content).join(' ')),
+    output: shorten(outputText(step)),
     children: [],
   };
+}
+
+/** What a step produced, as text: a model's answer, a tool's result, a step's value or error. */
+function outputText(step: JournalStep): string {
+  const output = step.output as { content?: unknown; value?: unknown; error?: { message?: string } } | null;
+  if (output === null || typeof output !== 'object') return output === null ? '' : String(output);
+  if (typeof output.content === 'string') return output.content;
+  if (output.error?.message !== undefined) return `error: ${output.error.message}`;
+  if ('value' in output) return JSON.stringify(output.value) ?? '';
+  return '';
 }
 
 function shorten(text: string): string {

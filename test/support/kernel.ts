@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { createKernel, type Kernel } from '../../src/kernel.js';
+import { createKernel, type Kernel, type KernelOptions } from '../../src/kernel.js';
 import type { Worker, WorkerOptions } from '../../src/process/worker.js';
 import type { TestDatabase } from './databases.js';
 
@@ -28,6 +28,10 @@ export interface TestKernelOptions {
   startWorker?: boolean;
   /** Overrides of the worker's options. */
   worker?: WorkerOptions;
+  /** Programs (or program module paths) for the kernel. */
+  programs?: KernelOptions['programs'];
+  /** Other kernel options (e.g. otlp). */
+  kernel?: Omit<KernelOptions, 'db' | 'programs'>;
 }
 
 /** The test worker's options: short leases, quick polls, a short quantum. */
@@ -39,7 +43,11 @@ export async function startTestKernel(
   options: TestKernelOptions = {},
 ): Promise<TestKernel> {
   const created = await database.create();
-  const kernel = await createKernel({ db: created.db });
+  const kernel = await createKernel({
+    ...options.kernel,
+    db: created.db,
+    ...(options.programs === undefined ? {} : { programs: options.programs }),
+  });
   const workerOptions = { ...testWorkerOptions, ...options.worker };
   const worker = kernel.createWorker(workerOptions);
   const workers = [worker];
@@ -65,6 +73,7 @@ export async function startTestKernel(
     },
     async close() {
       for (const each of workers) await each.stop(1000);
+      await kernel.otlp?.shutdown();
       await created.drop();
     },
   };

@@ -36,6 +36,17 @@ export const sendCommand = syscallCommand(sendSyscall, {
 
 export const traceCommand = syscallCommand(traceSyscall, {
   positional: ['pid'],
-  examples: ['aos trace 12', 'aos trace 12 --json'],
-  format: (trace) => formatTrace(trace as Trace),
+  examples: [
+    'aos trace 12',
+    'aos trace 12 --json',
+    'OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 aos trace 12 --otlp',
+  ],
+  format: (trace) => {
+    const text = formatTrace(trace as Trace);
+    const { exported } = trace as { exported?: { traceId: string; spans: number; endpoint: string } };
+    return exported === undefined
+      ? text
+      : `${text}
+sent ${exported.spans} spans to ${exported.endpoint} (trace ${exported.traceId})`;
+  },
 });

@@ -23,15 +23,32 @@ export const workerCommand = defineCommand({
         .string()
         .default('60s')
         .describe('sign an audit checkpoint this often when the log grew ("0" never)'),
+      programs: z
+        .string()
+        .optional()
+        .describe('program modules or agent files to register first, comma-separated (also AOS_PROGRAMS)'),
     })
     .strict(),
   positional: [],
   output: z.object({ workerId: z.string(), slices: z.number().int() }),
-  errors: ['invalid_input'],
-  examples: ['aos worker', 'aos worker --concurrency 16 --lease 10s', 'aos worker --json'],
+  errors: ['invalid_input', 'not_found'],
+  examples: [
+    'aos worker',
+    'aos worker --concurrency 16 --lease 10s',
+    'aos worker --programs ./planner.ts,./agents/researcher.md',
+    'aos worker --json',
+  ],
   streams: true,
   async run(context, input) {
     const kernel = await context.kernel();
+    const paths = [input.programs, process.env.AOS_PROGRAMS]
+      .flatMap((list) => (list ?? '').split(','))
+      .map((path) => path.trim())
+      .filter((path) => path !== '');
+    for (const path of paths) {
+      const definition = await kernel.register(path);
+      context.say(`registered ${definition.name} from ${path}`);
+    }
     let slices = 0;
     const worker = kernel.createWorker({
       concurrency: input.concurrency,

@@ -57,7 +57,7 @@ const spawn = defineTool({
   transactional: true,
   async run(input, context) {
     const allowed = [context.definition.name, ...(context.definition.agents ?? [])];
-    if (!allowed.includes(input.agent)) {
+    if (!allowed.includes(input.agent) && !allowed.includes('*')) {
       return errorResult(
         `forbidden: this agent may spawn only ${allowed.join(', ')}; "${input.agent}" is not listed under agents: in its file`,
       );
@@ -178,7 +178,7 @@ const sleep = defineTool({
 /**
  * Parks the process until woken, or until `timeout` has passed since this call
  * first blocked; then `onTimeout` is the result. The deadline is kept in the
- * process's wait_detail, keyed by the call id, so it survives restarts.
+ * process's wait_detail (its calls, by call id), so it survives restarts.
  */
 async function blockOrTimeOut(
   context: ToolContext,
@@ -188,10 +188,12 @@ async function blockOrTimeOut(
   detail: Record<string, unknown>,
   onTimeout: () => ToolOutcome,
 ): Promise<ToolOutcome> {
-  const previous = context.process.wait_detail;
+  const calls = (context.process.wait_detail as { calls?: { callId?: string; deadline?: unknown }[] } | null)
+    ?.calls;
+  const previous = Array.isArray(calls) ? calls.find((call) => call.callId === context.callId) : undefined;
   const now = await databaseNow(context.db);
   let deadline: number | null = null;
-  if (previous?.callId === context.callId && typeof previous.deadline === 'string') {
+  if (typeof previous?.deadline === 'string') {
     deadline = Date.parse(previous.deadline);
   } else if (timeout !== undefined) {
     deadline = now + parseDuration(timeout, 'timeout');
@@ -203,7 +205,6 @@ async function blockOrTimeOut(
     reason,
     detail: {
       ...detail,
-      callId: context.callId,
       ...(deadline === null ? {} : { deadline: new Date(deadline).toISOString() }),
     },
     wakeAt: deadline === null ? null : new Date(deadline),
@@ -215,5 +216,53 @@ async function databaseNow(db: Queryable): Promise<number> {
   return new Date(result.rows[0]!.now).getTime();
 }
 
+const approval = defineTool({
+  name: 'approval',
+  description:
+    'Ask a person to approve something, and wait for the decision (they answer with aos approve or aos deny). ' +
+    'Returns {approved, reason, by, id}. With timeout, the answer is "not approved" after that long.',
+  input: z.object({ question: z.string().min(1), timeout: duration.optional() }),
+  annotations: {},
+  transactional: true,
+  async run(input, context) {
+    const inserted = await context.db.query<{ id: number }>(
+      `insert into aos.approvals (pid, call_id, question) values ($1, $2, $3)
+       on conflict (pid, call_id) do nothing returning id`,
+      [context.pid, context.callId, input.question],
+    );
+    if (inserted.rowCount > 0) {
+      await context.db.query('select aos.audit_append($1, $2, $3, $4)', [
+        'approval-requested',
+        context.pid,
+        `process:${context.pid}`,
+        JSON.stringify({ approval: inserted.rows[0]!.id, question: input.question }),
+      ]);
+    }
+    const found = await context.db.query<{
+      id: number;
+      decision: string | null;
+      reason: string | null;
+      decided_by: string | null;
+    }>('select id, decision, reason, decided_by from aos.approvals where pid = $1 and call_id = $2', [
+      context.pid,
+      context.callId,
+    ]);
+    const row = found.rows[0]!;
+    if (row.decision !== null) {
+      const decision = {
+        approved: row.decision === 'approved',
+        reason: row.reason,
+        by: row.decided_by,
+        id: row.id,
+      };
+      return textResult(JSON.stringify(decision), decision);
+    }
+    return blockOrTimeOut(context, input.timeout, 'waiting', 'approval', { approval: row.id }, () => {
+      const decision = { approved: false, reason: 'no decision before the timeout', by: null, id: row.id };
+      return textResult(JSON.stringify(decision), decision);
+    });
+  },
+});
+
 /** The process tools, in a fixed order. */
-export const processTools: Tool[] = [finish, spawn, wait, send, recv, sleep];
+export const processTools: Tool[] = [finish, spawn, wait, send, recv, sleep, approval];

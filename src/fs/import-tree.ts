@@ -1,0 +1,155 @@
+/**
+ * Importing a host directory into a namespace, all or nothing: the tree is walked and
+ * every name and size checked first, then every file is written in one transaction.
+ * Symbolic links are not followed (they are reported as skipped), nor are devices,
+ * sockets or pipes; files are opened without following links.
+ */
+import { constants, type Dirent } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { AosError } from '../errors.js';
+import { checkNamespaceName } from '../memory/namespaces.js';
+import type { Db } from '../storage/db.js';
+import { checkFileSize, maxFileBytesOf } from './content.js';
+import { normaliseDirectoryPath, normaliseFilePath } from './paths.js';
+import { type WrittenFile, writeFile } from './write-file.js';
+
+/** What to import. */
+export interface ImportTreeInput {
+  namespace: string;
+  /** The host directory to read. */
+  directory: string;
+  /** Where in the namespace the directory's files go; default "/". */
+  path?: string;
+  authorPid?: number | null;
+  /** The size limit per file; default AOS_FS_MAX_FILE_BYTES, else 10 MiB. */
+  maxBytes?: number;
+}
+
+/** One file written by an import. */
+export interface ImportedFile extends WrittenFile {
+  /** The host file it came from. */
+  source: string;
+}
+
+/** Something the import left out, and why. */
+export interface SkippedEntry {
+  source: string;
+  reason: string;
+}
+
+/** What an import wrote. */
+export interface ImportReport {
+  namespace: string;
+  directory: string;
+  /** Every file, in path order; `created` is false where the content was already the latest version. */
+  files: ImportedFile[];
+  skipped: SkippedEntry[];
+  /** Versions added (files whose content changed or was new). */
+  created: number;
+  unchanged: number;
+}
+
+interface PlannedFile {
+  source: string;
+  path: string;
+}
+
+/**
+ * Imports every regular file under `directory` into the namespace (created at need).
+ * Errors (nothing is written): not_found (no such directory), invalid_input (a name
+ * that is not a valid path), limit_exceeded (a file over the size limit), conflict
+ * (a path in use as the other of file/directory).
+ */
+export async function importTree(db: Db, input: ImportTreeInput): Promise<ImportReport> {
+  const namespace = checkNamespaceName(input.namespace);
+  const mount = normaliseDirectoryPath(input.path ?? '/');
+  const directory = resolve(input.directory);
+  const maxBytes = maxFileBytesOf(input.maxBytes);
+  const found = await lstat(directory).catch(() => undefined);
+  if (found === undefined || !found.isDirectory()) {
+    throw new AosError('not_found', `${directory} is not a directory`, {
+      hint: found?.isSymbolicLink()
+        ? 'give the directory itself: links are not followed'
+        : 'give an existing directory',
+    });
+  }
+  const planned: PlannedFile[] = [];
+  const skipped: SkippedEntry[] = [];
+  const seen = new Map<string, string>();
+  for await (const { entry, source } of walk(directory)) {
+    if (entry.isSymbolicLink()) {
+      skipped.push({ source, reason: 'symbolic link (not followed)' });
+      continue;
+    }
+    if (!entry.isFile()) {
+      skipped.push({ source, reason: 'not a regular file' });
+      continue;
+    }
+    const path = pathOf(directory, source, mount);
+    const clash = seen.get(path);
+    if (clash !== undefined) {
+      throw new AosError('invalid_input', `${clash} and ${source} would both be ${path}`, {
+        hint: 'their names differ only in Unicode normalisation; rename one',
+      });
+    }
+    seen.set(path, source);
+    checkFileSize(source, (await lstat(source)).size, maxBytes);
+    planned.push({ source, path });
+  }
+  const files = await db.transaction(async (tx) => {
+    const written: ImportedFile[] = [];
+    for (const file of planned) {
+      const content = await readRegularFile(file.source);
+      const result = await writeFile(tx, {
+        namespace,
+        path: file.path,
+        content,
+        authorPid: input.authorPid ?? null,
+        maxBytes,
+      });
+      written.push({ ...result, source: file.source });
+    }
+    return written;
+  });
+  const created = files.filter((file) => file.created).length;
+  return { namespace, directory, files, skipped, created, unchanged: files.length - created };
+}
+
+/** Every entry below `directory`, depth first, names in byte order; directories are entered, links are not. */
+async function* walk(directory: string): AsyncGenerator<{ entry: Dirent; source: string }> {
+  const entries = await readdir(directory, { withFileTypes: true });
+  entries.sort((left, right) => Buffer.compare(Buffer.from(left.name), Buffer.from(right.name)));
+  for (const entry of entries) {
+    const source = join(directory, entry.name);
+    if (entry.isDirectory()) yield* walk(source);
+    else yield { entry, source };
+  }
+}
+
+function pathOf(root: string, source: string, mount: string): string {
+  const relativePath = relative(root, source).split(sep).join('/');
+  if (relativePath.includes('\ufffd')) {
+    throw new AosError('invalid_input', `the name of ${source} is not valid UTF-8`, {
+      hint: 'rename the file, or import a directory without it',
+    });
+  }
+  try {
+    return normaliseFilePath(`${mount === '/' ? '' : mount}/${relativePath}`);
+  } catch (error) {
+    const reason = error instanceof AosError ? error.message : String(error);
+    throw new AosError('invalid_input', `cannot import ${source}: ${reason}`, {
+      hint: 'rename the file, or import a directory without it; nothing was imported',
+    });
+  }
+}
+
+/** Reads a file that must still be a regular file (not replaced by a link since the walk). */
+async function readRegularFile(source: string): Promise<Buffer> {
+  const handle = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * A model call as an operation, through the CPU scheduler: the request is built when the
+ * call is made (so it sees signals delivered just before), a rationed device must grant
+ * a slot first (else the process waits for one, state waiting/rate-limit), usage and cost
+ * are journaled with the answer. INT aborts the call and it is made again; a provider
+ * failure is journaled and thrown to the program.
+ */
+import { acquireCpu, costNanos as costOf, isRationed, releaseCpu } from '../../cpu/devices.js';
+import type { ModelRequest, ModelResponse } from '../../cpu/model.js';
+import { AosError, toAosError } from '../../errors.js';
+import { toolSpecOf } from '../../io/tool.js';
+import { type Execution, errorRecord, recordedError } from '../execution.js';
+import { digestOf } from '../journal.js';
+import type { LiveOutcome, Recorded } from '../operation.js';
+import type { ProgramModelRequest } from '../program.js';
+import type { Slice } from '../slice.js';
+
+/** A model call of `execution`; `request` may be a function that builds it at call time. */
+export function modelOperation(
+  execution: Execution,
+  request: ProgramModelRequest | (() => ProgramModelRequest),
+): Promise<ModelResponse> {
+  return execution.operation(
+    { kind: 'model', name: 'model' },
+    (slice, op) => callModel(slice, op, request),
+    decodeModelResponse,
+  );
+}
+
+/** A journaled model answer as the program sees it; a journaled failure is thrown again. */
+export function decodeModelResponse(recorded: Recorded): ModelResponse {
+  if (recorded.status !== 'done') throw recordedError(recorded.output);
+  const output = (recorded.output ?? {}) as Partial<ModelResponse>;
+  return {
+    content: output.content ?? '',
+    toolCalls: output.toolCalls ?? [],
+    usage: recorded.usage ?? { inputTokens: 0, outputTokens: 0 },
+    ...(output.meta === undefined ? {} : { meta: output.meta }),
+  };
+}
+
+async function callModel(
+  slice: Slice,
+  op: number,
+  build: ProgramModelRequest | (() => ProgramModelRequest),
+): Promise<LiveOutcome> {
+  const execution = slice.execution;
+  const request = typeof build === 'function' ? build() : build;
+  const model = request.model ?? slice.model;
+  if (model === undefined) {
+    throw new AosError('invalid_input', `${execution.definition.name}: a model call names no model`, {
+      hint: 'give the request a model, the program a model option, or spawn it with --model',
+    });
+  }
+  const tools = (request.tools ?? []).map((name) => {
+    const tool = execution.tools.get(name);
+    if (tool === undefined) {
+      throw new AosError(
+        'invalid_input',
+        `${execution.definition.name}: a model request offers unknown tool "${name}"`,
+        {
+          hint: `the tools here are: ${[...execution.tools.keys()].join(', ')}`,
+        },
+      );
+    }
+    return toolSpecOf(tool);
+  });
+  const modelRequest: ModelRequest = {
+    model: model.slice(model.indexOf(':') + 1),
+    system: request.system ?? '',
+    messages: request.messages,
+    tools,
+  };
+  const device = await slice.device(model);
+  const host = execution.host;
+  let counted = 0;
+  let grantId: number | undefined;
+  if (isRationed(device)) {
+    counted = host.tokens.countRequest(modelRequest);
+    const estimate = Math.ceil(host.tokens.estimate(model, modelRequest) * 1.05);
+    const acquired = await slice.write(() => acquireCpu(host.db, device.name, slice.lease.pid, estimate));
+    if (!acquired.granted) {
+      return {
+        kind: 'blocked',
+        block: {
+          state: 'waiting',
+          reason: 'rate-limit',
+          detail: { device: device.name },
+          callId: `op${op}`,
+          wakeAt: acquired.retryAt,
+          device: device.name,
+          seenWakeSeq: null,
+        },
+      };
+    }
+    grantId = acquired.grantId;
+  }
+  const signal = slice.control.beginModelCall();
+  const callStartedAt = new Date();
+  let response: ModelResponse;
+  let reported: number | null = null;
+  try {
+    response = await execution.driver(model).complete(modelRequest, { signal });
+    reported = response.usage.inputTokens;
+  } catch (error) {
+    if (slice.control.everything.signal.aborted) return { kind: 'ended' };
+    if (signal.aborted) return { kind: 'retry' }; // INT: the boundary delivers it, then the call is made again
+    const aosError = toAosError(error);
+    if (aosError.code === 'internal') throw error;
+    const output = {
+      error: {
+        ...errorRecord(aosError),
+        ...(aosError.details === undefined ? {} : { details: aosError.details }),
+      },
+    };
+    await slice.append({
+      kind: 'model',
+      name: model,
+      status: 'failed',
+      output,
+      countsAsStep: true,
+      startedAt: callStartedAt,
+      op,
+      audit: { kind: 'model-call', data: { model, status: 'failed', error: aosError.code } },
+    });
+    slice.count({ steps: 1 });
+    return { kind: 'done', recorded: { status: 'failed', output, usage: null } };
+  } finally {
+    slice.control.endModelCall();
+    if (grantId !== undefined) await releaseCpu(host.db, grantId, reported);
+  }
+  if (counted > 0 && reported !== null) host.tokens.calibrate(model, counted, reported);
+  if (slice.control.arrived.has('INT')) slice.control.arrived.delete('INT'); // it came too late to interrupt
+  const costNanos = costOf(device, response.usage);
+  const output = {
+    content: response.content,
+    toolCalls: response.toolCalls,
+    costNanos,
+    ...(response.meta === undefined ? {} : { meta: response.meta }),
+  };
+  await slice.append({
+    kind: 'model',
+    name: model,
+    status: 'done',
+    output,
+    usage: response.usage,
+    costNanos,
+    countsAsStep: true,
+    startedAt: callStartedAt,
+    op,
+    audit: {
+      kind: 'model-call',
+      data: {
+        model,
+        usage: response.usage,
+        costNanos,
+        toolCalls: response.toolCalls.map((call) => call.name),
+        output_sha256: digestOf(output),
+      },
+    },
+  });
+  slice.count({
+    steps: 1,
+    tokens: response.usage.inputTokens + response.usage.outputTokens,
+    costNanos,
+  });
+  return { kind: 'done', recorded: { status: 'done', output, usage: response.usage } };
+}

@@ -1,0 +1,696 @@
+/**
+ * A slice: what a worker runs of a process under one lease. Every operation passes the
+ * step boundary here first (signals, limits, the quantum), then runs its live part. The
+ * slice ends when the process exits, when all its operations are blocked (it parks),
+ * when it is stopped, yields its turn or is released at shutdown (once nothing is in
+ * flight), or when the lease is lost.
+ */
+import { type Device, deviceFor } from '../cpu/devices.js';
+import { parseDuration } from '../duration.js';
+import { toAosError } from '../errors.js';
+import type { Db, Queryable } from '../storage/db.js';
+import { LeaseLostError } from '../storage/postgres-errors.js';
+import type { Limits } from './agent-definition.js';
+import { formatUsd, type OwnerBudget, ownerBudgetOf } from './budgets.js';
+import { type Execution, errorRecord, type OperationSpec } from './execution.js';
+import {
+  appendProgramStep,
+  appendStep,
+  finishStep,
+  type Lease,
+  type StepRecord,
+  type StepStatus,
+  type StepWritten,
+} from './journal.js';
+import type { Block, LiveOutcome, Recorded } from './operation.js';
+import type { ProcessRow } from './process-table.js';
+import { type SignalName, signalNumbers } from './signals.js';
+import type { SliceControl } from './slice-control.js';
+
+/** How a slice ended. */
+export type SliceOutcome = 'exited' | 'blocked' | 'stopped' | 'yielded' | 'released' | 'lease-lost';
+
+/** What the boundary decided for an operation. */
+type Verdict =
+  | { kind: 'go' }
+  | { kind: 'done'; recorded: Recorded }
+  | { kind: 'ended' }
+  | { kind: 'suspend' };
+
+type Ending = 'stopped' | 'yielded' | 'released';
+
+export interface SliceOptions {
+  execution: Execution;
+  process: ProcessRow;
+  lease: Lease;
+  control: SliceControl;
+  /** After this long, the slice gives its worker slot to another ready process. */
+  quantumMs: number;
+}
+
+export class Slice {
+  readonly execution: Execution;
+  readonly lease: Lease;
+  readonly control: SliceControl;
+  readonly process: ProcessRow;
+  /** The model string this process runs: its own override, else its definition's. */
+  readonly model: string | undefined;
+  stepsUsed: number;
+  tokensUsed: number;
+  costUsedNanos: number;
+
+  private readonly db: Db;
+  private readonly quantumMs: number;
+  private quantumStartedAt = Date.now();
+  private readonly processStartedAt: number;
+  private pending: Set<string>;
+  private termDeadlineStep: number | null;
+  private termDeadlineAt: number | null;
+  private ownerBudget: OwnerBudget | undefined;
+  private readonly devices = new Map<string, Promise<Device | undefined>>();
+  private executing = 0;
+  private readonly blocked = new Map<number, Block>();
+  /** Program steps journaled without updating the process row; counted with the next other write. */
+  private uncountedSteps = 0;
+  private ending: Ending | undefined;
+  private ended = false;
+  private checking = false;
+  private boundaryQueue: Promise<unknown> = Promise.resolve();
+  private settle!: (outcome: SliceOutcome) => void;
+  private fail!: (error: unknown) => void;
+  /** Resolves with how the slice ended. */
+  readonly outcome: Promise<SliceOutcome>;
+  private endedSignal!: () => void;
+  private readonly endedPromise: Promise<void>;
+  private unblock: (() => void) | undefined;
+  private unblockedPromise: Promise<void> | undefined;
+
+  constructor(options: SliceOptions) {
+    this.execution = options.execution;
+    this.db = options.execution.host.db;
+    this.process = options.process;
+    this.lease = options.lease;
+    this.control = options.control;
+    this.quantumMs = options.quantumMs;
+    this.model = options.process.model ?? (options.execution.definition.model || undefined);
+    this.stepsUsed = options.process.steps_used;
+    this.tokensUsed = options.process.tokens_used;
+    this.costUsedNanos = options.process.cost_nanos;
+    this.pending = new Set(options.process.pending_signals);
+    this.termDeadlineStep = options.process.term_deadline_step;
+    this.termDeadlineAt = options.process.term_deadline_at?.getTime() ?? null;
+    this.processStartedAt = (options.process.started_at ?? new Date()).getTime();
+    this.outcome = new Promise<SliceOutcome>((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+    this.endedPromise = new Promise((resolve) => {
+      this.endedSignal = resolve;
+    });
+  }
+
+  /** Runs the slice: attaches it to the execution and resolves when it ends. */
+  async start(): Promise<SliceOutcome> {
+    try {
+      this.ownerBudget = await ownerBudgetOf(this.db, this.process.owner);
+    } catch (error) {
+      this.end(undefined, error);
+      return this.outcome;
+    }
+    // KILL with nothing in flight ends the process even if the program calls nothing more.
+    this.control.everything.signal.addEventListener('abort', () => this.scheduleCheck(), { once: true });
+    this.execution.attach(this);
+    this.scheduleCheck();
+    return this.outcome;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Resolves when the slice has ended. */
+  whenEnded(): Promise<void> {
+    return this.endedPromise;
+  }
+
+  /** Resolves when blocked operations should look again: a wake-up came before the park, or the slice ended. */
+  whenUnblocked(): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    this.unblockedPromise ??= new Promise((resolve) => {
+      this.unblock = resolve;
+    });
+    return this.unblockedPromise;
+  }
+
+  /** The device of a model string (cached for the slice). */
+  device(model: string): Promise<Device | undefined> {
+    let device = this.devices.get(model);
+    if (device === undefined) {
+      device = deviceFor(this.db, model);
+      this.devices.set(model, device);
+    }
+    return device;
+  }
+
+  /** Runs an operation's live part after the boundary; journal writes are fenced by the lease. */
+  async run(
+    op: number,
+    spec: OperationSpec,
+    work: (slice: Slice) => Promise<LiveOutcome>,
+  ): Promise<LiveOutcome> {
+    if (this.ended) return { kind: 'suspend' };
+    this.executing += 1;
+    try {
+      const verdict = await this.serialized(() => this.boundary(op, spec));
+      if (verdict.kind !== 'go') return verdict;
+      const outcome = await work(this);
+      if (outcome.kind === 'blocked') this.blocked.set(op, outcome.block);
+      return outcome;
+    } catch (error) {
+      return this.failure(error);
+    } finally {
+      this.executing -= 1;
+      this.scheduleCheck();
+    }
+  }
+
+  /** The program returned or threw: the process exits with status 0 and its result, or 1 and the error. */
+  async finishProgram(outcome: { value: unknown } | { error: unknown }): Promise<void> {
+    if (this.ended) return;
+    try {
+      if ('error' in outcome) {
+        const error = errorRecord(outcome.error);
+        await this.exit(
+          1,
+          null,
+          { code: error.code ?? 'failed', message: error.message },
+          exitStep('done', this.execution.position),
+        );
+      } else {
+        const checked = journalable(outcome.value);
+        if (checked !== undefined) {
+          await this.exit(
+            1,
+            null,
+            { code: 'invalid_input', message: `the program's result ${checked}` },
+            exitStep('done', this.execution.position),
+          );
+        } else {
+          await this.exit(0, outcome.value ?? null, null, exitStep('done', this.execution.position));
+        }
+      }
+    } catch (error) {
+      this.failure(error);
+    }
+  }
+
+  /** The program no longer matches its journal: stop the process, with the reason, before anything runs. */
+  async diverge(message: string): Promise<void> {
+    if (this.ended) return;
+    try {
+      await this.db.query('select aos.audit_append($1, $2, $3, $4)', [
+        'diverged',
+        this.lease.pid,
+        `process:${this.lease.pid}`,
+        JSON.stringify({ message }),
+      ]);
+      const result = await this.db.query(
+        `update aos.processes set state = 'stopped', wait_reason = 'diverged', wait_detail = $3,
+                lease_owner = null, lease_expires_at = null, updated_at = now()
+          where pid = $1 and lease_generation = $2 and state = 'running'`,
+        [this.lease.pid, this.lease.generation, JSON.stringify({ message })],
+      );
+      this.execution.abandon();
+      this.end(result.rowCount === 0 ? 'lease-lost' : 'stopped');
+    } catch (error) {
+      this.failure(error);
+    }
+  }
+
+  /** Ends the process, journaling `step` in the same transaction. */
+  async exit(
+    status: number,
+    result: unknown,
+    error: { code: string; message: string } | null,
+    step: StepRecord,
+  ): Promise<void> {
+    await this.write(() =>
+      this.db.transaction(async (tx) => {
+        await appendStep(tx, this.lease, this.execution.nextSeq(), this.withUncounted(step));
+        await tx.query('select aos.exit_process($1, $2, $3, $4)', [
+          this.lease.pid,
+          status,
+          result === null ? null : JSON.stringify(result),
+          error === null ? null : JSON.stringify(error),
+        ]);
+      }),
+    );
+    this.markExited();
+  }
+
+  /** The process exited inside a write made elsewhere (the finish tool). */
+  markExited(): void {
+    this.execution.abandon();
+    this.end('exited');
+  }
+
+  /** Appends a step; keeps the pending signals the database reports, less `handled`. */
+  async append(step: StepRecord, db: Queryable = this.db): Promise<StepWritten> {
+    const seq = this.execution.nextSeq();
+    const written = await this.write(() => appendStep(db, this.lease, seq, this.withUncounted(step)));
+    this.absorb(written, step.handledSignals ?? []);
+    return written;
+  }
+
+  /** Completes step `seq`, journaled as started. */
+  async finish(
+    seq: number,
+    step: Pick<StepRecord, 'status' | 'output' | 'usage' | 'countsAsStep' | 'extraSteps' | 'audit'>,
+  ): Promise<StepWritten> {
+    const finishedSeq = this.execution.nextSeq();
+    const written = await this.write(() =>
+      finishStep(this.db, this.lease, seq, finishedSeq, this.withUncounted(step)),
+    );
+    this.absorb(written);
+    return written;
+  }
+
+  /** Appends a program step with one INSERT (see appendProgramStep); it is counted with the next other write. */
+  async appendProgramStep(step: {
+    name: string;
+    status: StepStatus;
+    output: unknown;
+    op: number;
+    startedAt: Date;
+    counts: boolean;
+  }): Promise<void> {
+    const seq = this.execution.nextSeq();
+    const written = await this.write(() => appendProgramStep(this.db, this.lease, seq, step));
+    this.absorb(written);
+    if (step.counts) {
+      this.uncountedSteps += 1;
+      this.count({ steps: 1 });
+    }
+  }
+
+  /** Keeps the pending signals a write reported, less `handled`. */
+  absorb(written: StepWritten, handled: readonly string[] = []): void {
+    this.pending = new Set(written.pendingSignals.filter((signal) => !handled.includes(signal)));
+  }
+
+  /** `step`, also counting the program steps not yet counted in the process row. */
+  private withUncounted<T extends { extraSteps?: number }>(step: T): T {
+    if (this.uncountedSteps === 0) return step;
+    const extra = this.uncountedSteps;
+    this.uncountedSteps = 0;
+    return { ...step, extraSteps: (step.extraSteps ?? 0) + extra };
+  }
+
+  /** Writes the count of program steps not yet in the process row (before the slice lets go). */
+  private async flushUncounted(): Promise<void> {
+    if (this.uncountedSteps === 0) return;
+    const steps = this.uncountedSteps;
+    this.uncountedSteps = 0;
+    await this.db.query(
+      'update aos.processes set steps_used = steps_used + $3 where pid = $1 and lease_generation = $2',
+      [this.lease.pid, this.lease.generation, steps],
+    );
+  }
+
+  /** Adds a step's usage to the counters the limits are checked against. */
+  count(usage: { steps?: number; tokens?: number; costNanos?: number }): void {
+    this.stepsUsed += usage.steps ?? 0;
+    this.tokensUsed += usage.tokens ?? 0;
+    this.costUsedNanos += usage.costNanos ?? 0;
+  }
+
+  /** Runs a journal write; one after the slice was told its lease is gone is refused here too. */
+  async write<T>(work: () => Promise<T>): Promise<T> {
+    if (this.control.everything.signal.reason?.message === 'lease lost' || this.ended) {
+      throw new LeaseLostError(`lease on process ${this.lease.pid} is lost`);
+    }
+    return work();
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.boundaryQueue.then(work, work);
+    this.boundaryQueue = next.catch(() => {});
+    return next;
+  }
+
+  /** Signals, limits, shutdown and the quantum, before an operation runs. */
+  private async boundary(op: number, spec: OperationSpec): Promise<Verdict> {
+    if (this.ended) return { kind: 'suspend' };
+    if (this.ending !== undefined) return { kind: 'suspend' };
+    for (const signal of this.control.arrived) this.pending.add(signal);
+    this.control.arrived.clear();
+    if (this.pending.has('KILL') || this.control.everything.signal.aborted) {
+      await this.killed();
+      return { kind: 'ended' };
+    }
+    if (this.pending.has('STOP')) {
+      await this.append({ ...signalStep('STOP', op), handledSignals: ['STOP'] });
+      this.ending = 'stopped';
+      return { kind: 'suspend' };
+    }
+    if (this.pending.has('XCPU')) {
+      await this.exit(
+        128 + signalNumbers.XCPU,
+        null,
+        limitError('stopped by signal XCPU'),
+        signalStep('XCPU', op),
+      );
+      return { kind: 'ended' };
+    }
+    if (this.pending.has('TERM')) {
+      const interrupted = await this.deliverTerm(op, spec);
+      if (interrupted !== undefined) return { kind: 'done', recorded: interrupted };
+    }
+    if (this.pending.has('INT')) {
+      await this.append({ ...signalStep('INT', op), handledSignals: ['INT'] });
+      this.execution.noteSignal('INT', op);
+    }
+    if (this.control.shuttingDown) {
+      this.ending = 'released';
+      return { kind: 'suspend' };
+    }
+    const graceOver =
+      (this.termDeadlineStep !== null && this.stepsUsed >= this.termDeadlineStep) ||
+      (this.termDeadlineAt !== null && Date.now() >= this.termDeadlineAt);
+    if (graceOver) {
+      await this.exit(
+        128 + signalNumbers.KILL,
+        null,
+        killedError('killed: did not finish within the grace period after TERM'),
+        signalStep('KILL', op),
+      );
+      return { kind: 'ended' };
+    }
+    const limit = this.limitReached();
+    if (limit !== undefined) {
+      await this.exit(128 + signalNumbers.XCPU, null, limitError(limit), signalStep('XCPU', op));
+      return { kind: 'ended' };
+    }
+    if (Date.now() - this.quantumStartedAt > this.quantumMs) {
+      if (await this.othersAreReady()) {
+        this.ending = 'yielded';
+        return { kind: 'suspend' };
+      }
+      // Nobody else is waiting: look again after another quantum, not at every operation.
+      this.quantumStartedAt = Date.now();
+    }
+    return { kind: 'go' };
+  }
+
+  private async killed(): Promise<void> {
+    if (this.control.everything.signal.reason?.message === 'lease lost') {
+      this.end('lease-lost');
+      return;
+    }
+    await this.exit(
+      128 + signalNumbers.KILL,
+      null,
+      killedError('killed by signal KILL'),
+      signalStep('KILL', this.execution.position),
+    );
+  }
+
+  /**
+   * TERM: the process is told to wrap up (ctx.terminating, and a notice for agents), the
+   * grace period starts, and an operation that was blocked (recv, wait, sleep, approval)
+   * is interrupted: it ends with an error result, journaled in the same transaction.
+   */
+  private async deliverTerm(op: number, spec: OperationSpec): Promise<Recorded | undefined> {
+    const wasBlocked =
+      spec.kind === 'tool' && (this.execution.wasBlocked(op) || blockedInDetail(this.process, op));
+    const graceSteps = this.execution.definition.termGraceSteps;
+    const graceMs = this.execution.definition.termGraceMs;
+    this.termDeadlineStep = this.stepsUsed + graceSteps;
+    this.termDeadlineAt = Date.now() + graceMs;
+    const interrupted: Recorded | undefined = wasBlocked
+      ? {
+          status: 'failed',
+          output: { content: 'interrupted by signal TERM before it completed', isError: true },
+          usage: null,
+        }
+      : undefined;
+    await this.write(() =>
+      this.db.transaction(async (tx) => {
+        const written = await appendStep(
+          tx,
+          this.lease,
+          this.execution.nextSeq(),
+          this.withUncounted({ ...signalStep('TERM', op), handledSignals: ['TERM'] }),
+        );
+        this.absorb(written, ['TERM']);
+        await tx.query(
+          'update aos.processes set term_deadline_step = $2, term_deadline_at = $3, wait_detail = null where pid = $1',
+          [this.lease.pid, this.termDeadlineStep, new Date(this.termDeadlineAt!)],
+        );
+        if (interrupted !== undefined) {
+          const tool = await appendStep(tx, this.lease, this.execution.nextSeq(), {
+            kind: 'tool',
+            name: spec.name,
+            callId: callIdOf(spec, op),
+            status: 'failed',
+            input: spec.input ?? {},
+            output: interrupted.output,
+            countsAsStep: true,
+            op,
+            audit: {
+              kind: 'tool-call',
+              data: { tool: spec.name, op, status: 'interrupted', signal: 'TERM' },
+            },
+          });
+          this.absorb(tool);
+        }
+      }),
+    );
+    this.execution.noteSignal('TERM', op);
+    if (interrupted !== undefined) this.count({ steps: 1 });
+    return interrupted;
+  }
+
+  private limitReached(): string | undefined {
+    const limits: Limits = { ...this.execution.definition.limits, ...(this.process.limits as Limits) };
+    if (limits.max_steps !== undefined && this.stepsUsed >= limits.max_steps) {
+      return `step limit reached: ${this.stepsUsed} of ${limits.max_steps} steps used`;
+    }
+    if (limits.max_tokens !== undefined && this.tokensUsed >= limits.max_tokens) {
+      return `token limit reached: ${this.tokensUsed} of ${limits.max_tokens} tokens used`;
+    }
+    if (limits.max_cost !== undefined && this.costUsedNanos >= Math.round(limits.max_cost * 1e9)) {
+      return `cost limit reached: $${formatUsd(this.costUsedNanos)} of $${limits.max_cost} spent`;
+    }
+    const owner = this.ownerBudget;
+    if (owner !== undefined) {
+      const tokens = owner.tokensUsed + this.tokensUsed - this.process.tokens_used;
+      const cost = owner.costNanos + this.costUsedNanos - this.process.cost_nanos;
+      if (owner.maxTokens !== null && tokens >= owner.maxTokens) {
+        return `owner ${this.process.owner}'s token budget reached: ${tokens} of ${owner.maxTokens} tokens used`;
+      }
+      if (owner.maxCostNanos !== null && cost >= owner.maxCostNanos) {
+        return `owner ${this.process.owner}'s cost budget reached: $${formatUsd(cost)} of $${formatUsd(owner.maxCostNanos)} spent`;
+      }
+    }
+    if (limits.max_wall_time !== undefined) {
+      const allowed = parseDuration(limits.max_wall_time, 'limits.max_wall_time');
+      const elapsed = Date.now() - this.processStartedAt;
+      if (elapsed >= allowed) return `wall time limit reached: ${elapsed} ms of ${allowed} ms`;
+    }
+    return undefined;
+  }
+
+  private async othersAreReady(): Promise<boolean> {
+    const result = await this.db.query(
+      "select 1 from aos.processes where state = 'ready' and pid <> $1 limit 1",
+      [this.lease.pid],
+    );
+    return result.rowCount > 0;
+  }
+
+  /** After any operation settles: when nothing is in flight, park, stop, yield or let go. */
+  private scheduleCheck(): void {
+    setImmediate(() => void this.check());
+  }
+
+  private async check(): Promise<void> {
+    if (this.ended || this.checking || this.executing > 0) return;
+    if (this.control.everything.signal.aborted) {
+      this.checking = true;
+      try {
+        await this.killed();
+      } catch (error) {
+        this.failure(error);
+      } finally {
+        this.checking = false;
+      }
+      return;
+    }
+    if (this.ending === undefined && this.blocked.size === 0) return;
+    this.checking = true;
+    try {
+      if (this.ending === 'stopped') await this.release('stopped');
+      else if (this.ending !== undefined) await this.release('ready');
+      else await this.park();
+    } catch (error) {
+      this.failure(error);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Parks the process on its blocked operations, unless a wake-up already came (then they look again). */
+  private async park(): Promise<void> {
+    await this.flushUncounted();
+    const blocks = [...this.blocked.entries()];
+    const reasons = new Set(blocks.map(([, block]) => block.reason));
+    const wakeTimes = blocks.flatMap(([, block]) => (block.wakeAt === null ? [] : [block.wakeAt.getTime()]));
+    const seen = blocks.flatMap(([, block]) => (block.seenWakeSeq === null ? [] : [block.seenWakeSeq]));
+    const result = await this.write(() =>
+      this.db.query<{ parked: string }>('select aos.park_process($1, $2, $3, $4, $5, $6, $7, $8) as parked', [
+        this.lease.pid,
+        this.lease.generation,
+        blocks.every(([, block]) => block.state === 'sleeping') ? 'sleeping' : 'waiting',
+        reasons.size === 1 ? [...reasons][0]! : 'several',
+        JSON.stringify({
+          calls: blocks.map(([op, block]) => ({
+            op,
+            callId: block.callId,
+            reason: block.reason,
+            ...block.detail,
+          })),
+        }),
+        wakeTimes.length === 0 ? null : new Date(Math.min(...wakeTimes)),
+        blocks.find(([, block]) => block.device !== undefined)?.[1].device ?? null,
+        seen.length === 0 ? null : Math.min(...seen),
+      ]),
+    );
+    if (result.rows[0]?.parked === 'parked') {
+      this.end('blocked');
+      return;
+    }
+    // Something came in meanwhile: the blocked operations look again on this slice.
+    this.blocked.clear();
+    const unblock = this.unblock;
+    this.unblock = undefined;
+    this.unblockedPromise = undefined;
+    unblock?.();
+  }
+
+  private async release(state: 'ready' | 'stopped'): Promise<void> {
+    await this.flushUncounted();
+    const result = await this.db.query(
+      `update aos.processes set state = $3, lease_owner = null, lease_expires_at = null, updated_at = now()
+        where pid = $1 and lease_generation = $2 and state = 'running'`,
+      [this.lease.pid, this.lease.generation, state],
+    );
+    if (result.rowCount === 0) {
+      this.end('lease-lost');
+      return;
+    }
+    this.end(this.ending ?? (state === 'stopped' ? 'stopped' : 'yielded'));
+  }
+
+  /** A failure while running an operation: lease lost, database unavailable, or a bug (the process ends). */
+  private failure(error: unknown): LiveOutcome {
+    if (error instanceof LeaseLostError || this.control.everything.signal.reason?.message === 'lease lost') {
+      this.end('lease-lost');
+      return { kind: 'ended' };
+    }
+    const aosError = toAosError(error);
+    if (aosError.code === 'unavailable' || this.ended) {
+      this.end(undefined, aosError);
+      return { kind: 'ended' };
+    }
+    // A failure of the kernel itself on this process: end it rather than retry a deterministic bug forever.
+    void this.exit(
+      1,
+      null,
+      { code: aosError.code, message: aosError.message },
+      exitStep('done', this.execution.position),
+    ).catch((exitError: unknown) =>
+      this.end(exitError instanceof LeaseLostError ? 'lease-lost' : undefined, exitError),
+    );
+    return { kind: 'ended' };
+  }
+
+  private end(outcome: SliceOutcome | undefined, error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.execution.detach(this);
+    if (outcome === 'exited' || outcome === 'lease-lost' || outcome === undefined) this.execution.abandon();
+    this.unblock?.();
+    this.endedSignal();
+    if (outcome === undefined) this.fail(error);
+    else this.settle(outcome);
+  }
+}
+
+/** Whether the process's last park was on operation `op` (so TERM interrupts it after a restart too). */
+function blockedInDetail(process: ProcessRow, op: number): boolean {
+  const calls = (process.wait_detail as { calls?: { op?: number }[] } | null)?.calls;
+  return Array.isArray(calls) && calls.some((call) => call.op === op);
+}
+
+/** The call id of a tool operation: the model's, or one made from the position. */
+export function callIdOf(spec: OperationSpec, op: number): string {
+  return spec.callId ?? `op${op}`;
+}
+
+function signalStep(signal: SignalName, op: number): StepRecord {
+  return {
+    kind: 'signal',
+    name: signal,
+    status: 'done',
+    op,
+    audit: { kind: 'signal-delivered', data: { signal } },
+  };
+}
+
+function exitStep(status: 'done', op: number): StepRecord {
+  return { kind: 'exit', status, op };
+}
+
+function killedError(message: string) {
+  return { code: 'killed', message };
+}
+
+function limitError(message: string) {
+  return { code: 'limit_exceeded', message };
+}
+
+/**
+ * Why a value cannot be journaled as JSON without changing on the way back (a Date, a
+ * Map, a function, NaN, undefined in an array...), or undefined when it can.
+ */
+export function journalable(value: unknown, path = ''): string | undefined {
+  const at = path === '' ? '' : ` at ${path}`;
+  if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean')
+    return undefined;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : `is ${value}${at}, which JSON cannot hold`;
+  if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') {
+    return `is a ${typeof value}${at}, which JSON cannot hold`;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      if (item === undefined) return `has undefined at ${path}[${index}] (JSON turns it into null)`;
+      const problem = journalable(item, `${path}[${index}]`);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) {
+    const name = (value as object).constructor?.name ?? 'object';
+    const hint =
+      value instanceof Date ? ' (return date.toISOString())' : ' (return plain objects and arrays)';
+    return `is a ${name}${at}, which does not survive JSON${hint}`;
+  }
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    const problem = journalable(item, path === '' ? key : `${path}.${key}`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
