@@ -132,37 +132,42 @@ async function main(): Promise<void> {
         for (const contender of contenders) {
           const entry = series.get(`${contender}/${size}`)!;
           if (entry.skipped !== undefined) continue;
-          const counters = await withDatabase(admin, async (name): Promise<RunCounters> => {
-            const observer = new pg.Client({ connectionString: urlOf(name) });
-            await observer.connect();
-            try {
-              const inspect = await enableWalInspection(observer);
-              let wireBefore = counter.counts();
-              let wireAfter = wireBefore;
-              let walStart = '';
-              let walEnd = '';
-              await runContenderProcess(scriptOf(contender), n, size, urlOf(name, counter.port), {
-                beforeWorkflow: async () => {
-                  wireBefore = counter.counts();
-                  walStart = await walPosition(observer);
-                },
-                afterWorkflow: async () => {
-                  wireAfter = counter.counts();
-                  walEnd = await walPosition(observer);
-                },
-              });
-              const wal = await walUsage(observer, walStart, walEnd, inspect);
-              return {
-                ...difference(wireBefore, wireAfter),
-                walCommitRecords: wal.ownCommitRecords,
-                walBytes: wal.ownBytes,
-                walFullPageBytes: wal.ownFullPageBytes,
-                lsnBytes: wal.lsnBytes,
-              };
-            } finally {
-              await observer.end();
-            }
-          }).catch((error: unknown) => failed(contender, size, n, error));
+          const count = (): Promise<RunCounters> =>
+            withDatabase(admin, async (name): Promise<RunCounters> => {
+              const observer = new pg.Client({ connectionString: urlOf(name) });
+              await observer.connect();
+              try {
+                const inspect = await enableWalInspection(observer);
+                let wireBefore = counter.counts();
+                let wireAfter = wireBefore;
+                let walStart = '';
+                let walEnd = '';
+                await runContenderProcess(scriptOf(contender), n, size, urlOf(name, counter.port), {
+                  beforeWorkflow: async () => {
+                    wireBefore = counter.counts();
+                    walStart = await walPosition(observer);
+                  },
+                  afterWorkflow: async () => {
+                    wireAfter = counter.counts();
+                    walEnd = await walPosition(observer);
+                  },
+                });
+                const wal = await walUsage(observer, walStart, walEnd, inspect);
+                return {
+                  ...difference(wireBefore, wireAfter),
+                  walCommitRecords: wal.ownCommitRecords,
+                  walBytes: wal.ownBytes,
+                  walFullPageBytes: wal.ownFullPageBytes,
+                  lsnBytes: wal.lsnBytes,
+                };
+              } finally {
+                await observer.end();
+              }
+            });
+          // Once more after a failure: a checkpoint may have recycled the run's WAL before it was read.
+          const counters = await count()
+            .catch(() => count())
+            .catch((error: unknown) => failed(contender, size, n, error));
           if (counters === undefined) continue;
           entry.counters.set(n, counters);
           process.stderr.write(`counted ${contender} size ${size} N ${n}: ${JSON.stringify(counters)}\n`);

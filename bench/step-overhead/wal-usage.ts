@@ -70,8 +70,9 @@ export async function walUsage(
   ]);
   if (range.rows[0]!.empty)
     return { lsnBytes, ownRecords: 0, ownBytes: 0, ownFullPageBytes: 0, ownCommitRecords: 0 };
-  const own = await client.query<{ records: string; bytes: string; fpi: string; commits: string }>(
-    `with records as materialized (
+  const own = await client
+    .query<{ records: string; bytes: string; fpi: string; commits: string }>(
+      `with records as materialized (
        select * from pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)
      ), pattern as (
        select 'rel [0-9]+/' || oid || '/' as relation from pg_database where datname = current_database()
@@ -84,8 +85,14 @@ export async function walUsage(
             count(*) filter (where resource_manager = 'Transaction' and record_type like 'COMMIT%') as commits
      from records, pattern
      where block_ref ~ relation or xid in (select xid from transactions)`,
-    [start, readable],
-  );
+      [start, readable],
+    )
+    .catch((error: { code?: string }) => {
+      if (error.code !== '58P01') throw error;
+      throw new Error(`the WAL from ${start} was recycled by a checkpoint before it was read`, {
+        cause: error,
+      });
+    });
   const row = own.rows[0]!;
   return {
     lsnBytes,
