@@ -111,6 +111,7 @@ export async function appendStep(
       step.op ?? null,
       seq,
     ],
+    { prepare: 'aos_append_step' },
   );
   const row = result.rows[0]!;
   return { seq: row.seq, pendingSignals: row.pending_signals };
@@ -144,6 +145,7 @@ export async function finishStep(
       step.audit === undefined ? null : canonicalJson(step.audit.data),
       finishedSeq,
     ],
+    { prepare: 'aos_finish_step' },
   );
   const row = result.rows[0]!;
   return { seq: row.seq, pendingSignals: row.pending_signals };
@@ -152,21 +154,20 @@ export async function finishStep(
 /**
  * Appends a program step (ctx.step, ctx.now, ctx.random) with one INSERT, fenced by
  * reading the lease rather than updating the process row, so a step costs about what a
- * plain INSERT does. Its step count reaches the process row with the next other write.
- * Throws LeaseLostError when the lease is gone; returns the pending signals.
+ * plain INSERT does. Its step count reaches the process row with the next other write;
+ * signals reach the program by NOTIFY and heartbeat. Throws LeaseLostError when the lease is gone.
  */
 export async function appendProgramStep(
   db: Queryable,
   lease: Lease,
   seq: number,
   step: { name: string; status: StepStatus; output: unknown; op: number; startedAt: Date },
-): Promise<StepWritten> {
-  const result = await db.query<{ pending_signals: string[] }>(
+): Promise<void> {
+  const result = await db.query(
     `insert into aos.steps (pid, seq, kind, name, status, output, generation, started_at, finished_at, op)
      select p.pid, $2, 'step', $3, $4, $5, p.lease_generation, least($6, now()), now(), $7
        from aos.processes p
-      where p.pid = $1 and p.lease_generation = $8 and p.state = 'running' and p.lease_expires_at > now()
-     returning (select q.pending_signals from aos.processes q where q.pid = $1) as pending_signals`,
+      where p.pid = $1 and p.lease_generation = $8 and p.state = 'running' and p.lease_expires_at > now()`,
     [
       lease.pid,
       seq,
@@ -177,12 +178,11 @@ export async function appendProgramStep(
       step.op,
       lease.generation,
     ],
+    { prepare: 'aos_append_program_step' },
   );
-  const row = result.rows[0];
-  if (row === undefined) {
+  if (result.rowCount === 0) {
     throw new LeaseLostError(`lease on process ${lease.pid} (generation ${lease.generation}) is lost`);
   }
-  return { seq, pendingSignals: row.pending_signals };
 }
 
 /** The number after a process's last journal row (for writers that hold no lease to count with). */

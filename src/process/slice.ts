@@ -282,8 +282,7 @@ export class Slice {
     counts: boolean;
   }): Promise<void> {
     const seq = this.execution.nextSeq();
-    const written = await this.write(() => appendProgramStep(this.db, this.lease, seq, step));
-    this.absorb(written);
+    await this.write(() => appendProgramStep(this.db, this.lease, seq, step));
     if (step.counts) {
       this.uncountedSteps += 1;
       this.count({ steps: 1 });

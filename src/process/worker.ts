@@ -336,8 +336,10 @@ export class Worker {
         slice.control.leaseLost();
         continue;
       }
+      // Signals reach a slice by NOTIFY, with its journal writes, and here: a program of steps
+      // alone (whose writes do not read them) and embedded workers (no NOTIFY) learn them this way.
       for (const signal of pending) {
-        if (signal === 'KILL' || signal === 'INT') slice.control.deliver(signal);
+        if (signalNames.includes(signal as SignalName)) slice.control.deliver(signal as SignalName);
       }
     }
   }

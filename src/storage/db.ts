@@ -10,9 +10,23 @@ export interface QueryResult<Row> {
   rowCount: number;
 }
 
+/** How to run a statement. */
+export interface QueryOptions {
+  /**
+   * Prepare the statement under this name, once per connection, on a PostgreSQL server
+   * (parsed and planned once, not at every run); ignored by PGlite. For hot statements
+   * whose text never changes.
+   */
+  prepare?: string;
+}
+
 /** Anything that runs a parameterised statement: the database, or a transaction. */
 export interface Queryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  query<Row = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<Row>>;
   /** Runs a script of several statements with no parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

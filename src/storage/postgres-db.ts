@@ -3,7 +3,7 @@
  * protocol, such as the embedded database's local socket), on node-postgres.
  */
 import pg from 'pg';
-import type { Db, Queryable, QueryResult } from './db.js';
+import type { Db, Queryable, QueryOptions, QueryResult } from './db.js';
 import { translateDatabaseError } from './postgres-errors.js';
 
 export interface PostgresDbOptions {
@@ -43,9 +43,24 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
 
-  async function run<Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) {
+  // Over PGlite's socket all clients share one session: names would collide, so none are used there.
+  const prepares = options.kind === undefined || options.kind === 'postgres';
+
+  async function run<Row>(
+    client: pg.Pool | pg.PoolClient,
+    sql: string,
+    params?: readonly unknown[],
+    queryOptions?: QueryOptions,
+  ) {
     try {
-      const result = await client.query(sql, params as unknown[] | undefined);
+      const result =
+        prepares && queryOptions?.prepare !== undefined
+          ? await client.query({
+              name: queryOptions.prepare,
+              text: sql,
+              values: params as unknown[] | undefined,
+            })
+          : await client.query(sql, params as unknown[] | undefined);
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 } satisfies QueryResult<Row>;
     } catch (error) {
       throw translateDatabaseError(error, location);
@@ -66,10 +81,10 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
     kind: options.kind ?? 'postgres',
     location,
     deliversNotifications: options.deliversNotifications ?? true,
-    query: (sql, params) =>
+    query: (sql, params, queryOptions) =>
       options.everyStatementInTransaction
-        ? db.transaction((tx) => tx.query(sql, params))
-        : run(pool, sql, params),
+        ? db.transaction((tx) => tx.query(sql, params, queryOptions))
+        : run(pool, sql, params, queryOptions),
     exec: async (sql) =>
       options.everyStatementInTransaction
         ? db.transaction((tx) => tx.exec(sql))
@@ -80,7 +95,7 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
       try {
         await run(client, 'begin');
         const tx: Queryable = {
-          query: (sql, params) => run(client, sql, params),
+          query: (sql, params, queryOptions) => run(client, sql, params, queryOptions),
           exec: async (sql) => void (await run(client, sql)),
         };
         const result = await work(tx);
