@@ -139,6 +139,33 @@ describe('aos --json on the embedded database', () => {
         exitStatus: 0,
         result: 'hello Ada',
       });
+      // Looking back at the finished process: its request, its pages, recall, replay, a fork.
+      const quick = JSON.parse(run.stdout) as { pid: number };
+      const context = await aos(folder, 'context', String(quick.pid), '--json');
+      expect(context.code, context.stderr).toBe(0);
+      const view = outputSchema('context').parse(JSON.parse(context.stdout)) as {
+        step: number;
+        segments: unknown[];
+      };
+      expect(view.segments.length).toBeGreaterThan(0);
+      outputSchema('pages').parse(
+        JSON.parse((await aos(folder, 'pages', String(quick.pid), '--json')).stdout),
+      );
+      outputSchema('recall').parse(
+        JSON.parse((await aos(folder, 'recall', String(quick.pid), 'hello', '--json')).stdout),
+      );
+      const replay = await aos(folder, 'replay', String(quick.pid), '--json');
+      expect(replay.code, replay.stderr).toBe(0);
+      expect(outputSchema('replay').parse(JSON.parse(replay.stdout))).toMatchObject({ identical: true });
+      const fork = await aos(folder, 'fork', String(quick.pid), '--at', String(view.step), '--json');
+      const forked = outputSchema('fork').parse(JSON.parse(fork.stdout)) as { pid: number };
+      expect(forked).toMatchObject({ agent: 'quick', state: 'ready' });
+      expectEnvelope(
+        await aos(folder, 'context', String(quick.pid), '--step', '999', '--json'),
+        'not_found',
+        404,
+        3,
+      );
       const detached = await aos(folder, 'run', 'listener.md', '--detach', '--json');
       const listener = outputSchema('run').parse(JSON.parse(detached.stdout)) as {
         pid: number;
@@ -148,9 +175,9 @@ describe('aos --json on the embedded database', () => {
       const ps = await aos(folder, 'ps', '--json');
       expect(
         (outputSchema('ps').parse(JSON.parse(ps.stdout)) as { pid: number }[]).map((row) => row.pid),
-      ).toEqual([listener.pid]);
+      ).toEqual([forked.pid, listener.pid]);
       const psAll = await aos(folder, 'ps', '--all', '--json');
-      expect(outputSchema('ps').parse(JSON.parse(psAll.stdout))).toHaveLength(2);
+      expect(outputSchema('ps').parse(JSON.parse(psAll.stdout))).toHaveLength(3);
       const send = await aos(folder, 'send', String(listener.pid), 'hi', '--json');
       expect(outputSchema('send').parse(JSON.parse(send.stdout))).toMatchObject({ pid: listener.pid });
       const kill = await aos(folder, 'kill', String(listener.pid), 'STOP', '--json');
