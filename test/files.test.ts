@@ -184,15 +184,16 @@ describe.each(testDatabases)('the agent file system on $name', (database) => {
   });
 
   it('is not_found for an unknown namespace or file, and invalid_input for a bad path or name', async () => {
+    // One at a time: promises made all at once reject before they are awaited (an unhandled rejection).
     for (const call of [
-      readFile(db, { namespace: 'process:404', path: '/x' }),
-      listFiles(db, { namespace: 'process:404' }),
-      fileHistory(db, { namespace: 'process:404', path: '/x' }),
-      grepFiles(db, { namespace: 'process:404', pattern: 'x' }),
-      diffFiles(db, { namespace: 'process:404', path: '/x' }),
-      removeFile(db, { namespace: 'process:404', path: '/x' }),
+      () => readFile(db, { namespace: 'process:404', path: '/x' }),
+      () => listFiles(db, { namespace: 'process:404' }),
+      () => fileHistory(db, { namespace: 'process:404', path: '/x' }),
+      () => grepFiles(db, { namespace: 'process:404', pattern: 'x' }),
+      () => diffFiles(db, { namespace: 'process:404', path: '/x' }),
+      () => removeFile(db, { namespace: 'process:404', path: '/x' }),
     ]) {
-      expect(await failure(call)).toMatchObject({
+      expect(await failure(call())).toMatchObject({
         code: 'not_found',
         message: 'no namespace named "process:404"',
       });

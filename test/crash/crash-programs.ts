@@ -27,8 +27,9 @@ function recordedStep<T>(ctx: ProgramContext, name: string, ms: number, value: T
 export const sequence = defineProgram('crash-sequence', async (ctx, input) => {
   let total = 0;
   for (let index = 0; index < 20; index++) {
-    total += await recordedStep(ctx, `s${index}`, 120, index);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    total += await recordedStep(ctx, `s${index}`, 150, index);
+    // Long enough that a test polling a loaded machine can catch a process between two steps.
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return `${input}:${total}`;
 });
