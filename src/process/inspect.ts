@@ -13,7 +13,7 @@ import type { Embedder } from '../memory/embedder.js';
 import type { Db } from '../storage/db.js';
 import { Execution } from './execution.js';
 import { type JournalStep, loadJournal } from './journal.js';
-import { getProcessRow } from './process-table.js';
+import { getProcessRow, type ProcessRow } from './process-table.js';
 import type { ProgramModelRequest } from './program.js';
 import type { ProgramCatalog } from './programs.js';
 import { getAgentDefinition } from './spawn.js';
@@ -53,7 +53,6 @@ export interface InspectHost {
 /** The request of model call `step` (a journal seq) of process `pid`, or of its next model call. */
 export async function inspectContext(host: InspectHost, pid: number, step?: number): Promise<ContextView> {
   const row = await getProcessRow(host.db, pid);
-  const definition = await getAgentDefinition(host.db, row.agent_name, row.agent_version);
   const journal = await loadJournal(host.db, pid);
   let op: number | undefined;
   if (step !== undefined) {
@@ -81,24 +80,7 @@ export async function inspectContext(host: InspectHost, pid: number, step?: numb
       });
     }
   }
-  const program = await host.programs.programFor(definition);
-  const tools = host.tools.select(definition.tools, `agent ${definition.name}`);
-  const execution = new Execution({
-    pid,
-    definition,
-    program,
-    input: row.input,
-    model: row.model,
-    journal,
-    host: {
-      db: host.db,
-      tools: host.tools,
-      models: host.models,
-      tokens: new TokenCounter(),
-      embedder: host.embedder,
-    },
-    tools,
-  });
+  const execution = await dryRunExecution(host, row, journal);
   const found = await new Promise<{ op: number; request: ProgramModelRequest; row: JournalStep | undefined }>(
     (resolve, reject) => {
       execution.dryRunWith({
@@ -131,6 +113,34 @@ export async function inspectContext(host: InspectHost, pid: number, step?: numb
     accounting,
     usage: found.row?.usage ?? null,
   };
+}
+
+/**
+ * An execution of process `row` for a dry run (aos context, aos replay): its program,
+ * definition and tools as a worker would have them, over `journal`, with no lease.
+ */
+export async function dryRunExecution(
+  host: InspectHost,
+  row: ProcessRow,
+  journal: JournalStep[],
+): Promise<Execution> {
+  const definition = await getAgentDefinition(host.db, row.agent_name, row.agent_version);
+  return new Execution({
+    pid: row.pid,
+    definition,
+    program: await host.programs.programFor(definition),
+    input: row.input,
+    model: row.model,
+    journal,
+    host: {
+      db: host.db,
+      tools: host.tools,
+      models: host.models,
+      tokens: new TokenCounter(),
+      embedder: host.embedder,
+    },
+    tools: host.tools.select(definition.tools, `agent ${definition.name}`),
+  });
 }
 
 /** Splits a request's messages into the memory manager's segments, by the counts it journaled. */

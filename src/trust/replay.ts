@@ -4,16 +4,13 @@
  * one journaled at its position (kind, name, tool arguments), each model request it
  * builds is the one that was sent (by digest), and it ends with the recorded result.
  */
-import { TokenCounter } from '../cpu/token-counter.js';
 import { AosError } from '../errors.js';
 import { canonicalJson } from '../process/agent-definition.js';
-import { Execution } from '../process/execution.js';
-import type { InspectHost } from '../process/inspect.js';
+import { dryRunExecution, type InspectHost } from '../process/inspect.js';
 import { loadJournal } from '../process/journal.js';
 import { requestDigest, toModelRequest } from '../process/operations/model-operation.js';
 import { getProcessRow } from '../process/process-table.js';
 import type { ProgramModelRequest } from '../process/program.js';
-import { getAgentDefinition } from '../process/spawn.js';
 
 /** One way the replay differed from the record. */
 export interface ReplayDifference {
@@ -47,24 +44,8 @@ export async function replayProcess(host: InspectHost, pid: number): Promise<Rep
       },
     );
   }
-  const definition = await getAgentDefinition(host.db, row.agent_name, row.agent_version);
   const journal = await loadJournal(host.db, pid);
-  const execution = new Execution({
-    pid,
-    definition,
-    program: await host.programs.programFor(definition),
-    input: row.input,
-    model: row.model,
-    journal,
-    host: {
-      db: host.db,
-      tools: host.tools,
-      models: host.models,
-      tokens: new TokenCounter(),
-      embedder: host.embedder,
-    },
-    tools: host.tools.select(definition.tools, `agent ${definition.name}`),
-  });
+  const execution = await dryRunExecution(host, row, journal);
   const differences: ReplayDifference[] = [];
   const journaled = journal.filter(
     (step) => step.op !== null && ['model', 'tool', 'step'].includes(step.kind),
