@@ -22,17 +22,17 @@ describe.each(testDatabases)('memory tools on $name', (database) => {
     const steps = await kernel.db.query<{
       name: string;
       status: string;
-      messages: { content: string; isError?: boolean }[];
+      output: { content: string; isError?: boolean };
     }>(
-      "select name, status, messages from aos.steps where pid = $1 and kind = 'tool' and name <> 'finish' order by seq",
+      "select name, status, output from aos.steps where pid = $1 and kind = 'tool' and name <> 'finish' order by seq",
       [pid],
     );
     return steps.rows.map(
       (step): ToolStep => ({
         name: step.name,
         status: step.status,
-        content: step.messages[0]!.content,
-        isError: step.messages[0]!.isError === true,
+        content: step.output.content,
+        isError: step.output.isError === true,
       }),
     );
   }
