@@ -140,4 +140,54 @@ describe.each(testDatabases)('memory tools on $name', (database) => {
     const scratch = await listMemories(kernel.db, { namespace: `process:${second.pid}` });
     expect(scratch.map((memory) => memory.text)).toEqual(['scratch for this run only']);
   });
+  it('writes an episode to the agent namespace at exit when the agent asks, and a later run recalls it', async () => {
+    const { kernel, agent } = await start();
+    const file = agent(
+      'chronicler',
+      'tools: [recall, finish]\nmemory: { episode: true }',
+      [
+        'turns:',
+        '  - match: /^first/',
+        '    finish: "the answer is 42"',
+        '  - match: /^second/',
+        '    tool_calls: [{ name: recall, arguments: { query: "what was the answer" } }]',
+        '  - finish: "{{result.0.0.id}}"',
+        '',
+      ].join('\n'),
+    );
+    const first = await kernel.call('spawn', { agent: file, input: 'first task: find the answer' });
+    expect(await kernel.call('wait', { pid: first.pid, timeout: '30s' })).toMatchObject({ exitStatus: 0 });
+    const episodes = await listMemories(kernel.db, { namespace: 'agent:chronicler' });
+    expect(episodes).toHaveLength(1);
+    expect(episodes[0]).toMatchObject({ id: `episode-${first.pid}`, kind: 'episode', sourcePid: first.pid });
+    expect(episodes[0]!.text).toContain('first task: find the answer');
+    expect(episodes[0]!.text).toContain('the answer is 42');
+    expect(episodes[0]!.text).toContain('finish ×1');
+
+    const second = await kernel.call('spawn', { agent: file, input: 'second task' });
+    expect(await kernel.call('wait', { pid: second.pid, timeout: '30s' })).toMatchObject({
+      exitStatus: 0,
+      result: `episode-${first.pid}`,
+    });
+
+    // A run that fails leaves an episode that says how it ended (this script has no turn for it).
+    const failing = agent(
+      'stumbler',
+      'tools: [finish]\nmemory: { episode: true }',
+      ['turns:', '  - match: /never/', '    finish: x', ''].join('\n'),
+    );
+    const third = await kernel.call('spawn', { agent: failing, input: 'try' });
+    expect((await kernel.call('wait', { pid: third.pid, timeout: '30s' })).exitStatus).toBe(1);
+    const failed = await listMemories(kernel.db, { namespace: 'agent:stumbler' });
+    expect(failed.map((memory) => memory.id)).toEqual([`episode-${third.pid}`]);
+    expect(failed[0]!.text).toMatch(/it failed with status 1 \(/);
+
+    // Without the field, no episode.
+    const quiet = agent('quiet', 'tools: [finish]', ['turns:', '  - finish: done', ''].join('\n'));
+    const run = await kernel.call('spawn', { agent: quiet });
+    await kernel.call('wait', { pid: run.pid, timeout: '30s' });
+    await expect(listMemories(kernel.db, { namespace: 'agent:quiet' })).rejects.toMatchObject({
+      code: 'not_found',
+    });
+  });
 });

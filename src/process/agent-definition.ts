@@ -46,6 +46,7 @@ const frontMatterSchema = z
       })
       .strict()
       .optional(),
+    memory: z.object({ episode: z.boolean().optional() }).strict().optional(),
     context: z
       .object({
         window: tokensSchema.optional(),
@@ -78,6 +79,8 @@ export interface AgentDefinition {
   script?: Script;
   /** The `context:` field: window, watermarks, offloading (see src/memory/context-settings.ts). */
   context?: ContextFields;
+  /** The `memory:` field: `episode: true` writes an episode to agent:NAME at exit. */
+  memory?: { episode?: boolean };
   /** Set for a program written in TypeScript: where its code is, and the digest of that code. */
   program?: ProgramSource;
 }
@@ -177,6 +180,7 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
     ),
     prompt: body,
     ...(front.context === undefined ? {} : { context: front.context }),
+    ...(front.memory === undefined ? {} : { memory: front.memory }),
   };
   if (front.context !== undefined) {
     contextSettings(

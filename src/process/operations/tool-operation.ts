@@ -192,6 +192,7 @@ async function runTransactional(
           JSON.stringify(result.result),
           null,
         ]);
+        await slice.recordEpisode(tx, result.status, result.result, null);
       }
       return { result, output, written };
     }),
