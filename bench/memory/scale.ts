@@ -68,17 +68,15 @@ async function main(): Promise<void> {
     const files: string[] = [];
     for (let start = 0; start < turns.length; start += fileLines) {
       const file = join(folder, `part-${files.length + 1}.jsonl`);
-      const lines = turns
-        .slice(start, start + fileLines)
-        .map((turn) =>
-          JSON.stringify({
-            id: turn.id,
-            text: turn.text,
-            time: turn.time,
-            thread: turn.thread,
-            seq: turn.seq,
-          }),
-        );
+      const lines = turns.slice(start, start + fileLines).map((turn) =>
+        JSON.stringify({
+          id: turn.id,
+          text: turn.text,
+          time: turn.time,
+          thread: turn.thread,
+          seq: turn.seq,
+        }),
+      );
       writeFileSync(file, `${lines.join('\n')}\n`);
       files.push(file);
     }
