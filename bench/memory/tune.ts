@@ -57,7 +57,7 @@ const embedderGrid: Dimension[] = (
 /** Stage 2, the fusion: judged on the whole search, with the chosen embedder. */
 const weightGrid: Dimension[] = (
   [
-    ['vector', [0, 0.1, 0.25, 0.5, 0.75, 1, 1.5]],
+    ['vector', [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1]],
     ['rrfK', [5, 10, 20, 30, 60, 100]],
     ['candidates', [10, 20, 30, 50, 100, 200]],
     ['recency', [0, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032]],
