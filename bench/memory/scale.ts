@@ -137,28 +137,26 @@ async function main(): Promise<void> {
     console.log('');
     console.log('| search (k = 10) | queries | p50 ms | p95 ms | mean ms |');
     console.log('|---|---|---|---|---|');
-    for (const mode of modes) {
-      const run = (query: string) =>
-        searchMemories(db, {
-          namespaces: [namespace],
-          query,
-          k: 10,
-          embedder,
-          touch: false,
-          ...mode.options,
-        });
-      // Warm-up: caches, plans, the index's pages.
-      for (const query of queries.slice(0, 3)) await run(query);
-      const times: number[] = [];
-      for (const query of queries.slice(0, mode.count)) {
+    const run = (mode: (typeof modes)[number], query: string) =>
+      searchMemories(db, { namespaces: [namespace], query, k: 10, embedder, touch: false, ...mode.options });
+    // Warm-up: caches, plans, the index's pages.
+    for (const mode of modes) for (const query of queries.slice(0, 3)) await run(mode, query);
+    // Round robin over the modes, query by query, so that the load of the (shared) machine
+    // at any moment weighs on every mode alike.
+    const times = modes.map(() => [] as number[]);
+    for (const [index, query] of queries.entries()) {
+      for (const [position, mode] of modes.entries()) {
+        if (index >= mode.count) continue;
         const started = performance.now();
-        await run(query);
-        times.push(performance.now() - started);
+        await run(mode, query);
+        times[position]!.push(performance.now() - started);
       }
-      times.sort((left, right) => left - right);
-      const mean = times.reduce((sum, time) => sum + time, 0) / times.length;
+    }
+    for (const [position, mode] of modes.entries()) {
+      const sorted = times[position]!.sort((left, right) => left - right);
+      const mean = sorted.reduce((sum, time) => sum + time, 0) / sorted.length;
       console.log(
-        `| ${mode.name} | ${times.length} | ${percentile(times, 0.5).toFixed(1)} | ${percentile(times, 0.95).toFixed(1)} | ${mean.toFixed(1)} |`,
+        `| ${mode.name} | ${sorted.length} | ${percentile(sorted, 0.5).toFixed(1)} | ${percentile(sorted, 0.95).toFixed(1)} | ${mean.toFixed(1)} |`,
       );
     }
   } finally {
