@@ -134,6 +134,12 @@ describe.each(testDatabases)('vector search on $name', (database) => {
         vectorPath: 'exact',
       });
       expect(byIndex.map((result) => result.id)).toEqual(byScan.map((result) => result.id));
+      // The vector alone (the default fuses it at a small weight), by the index and by the scan.
+      const vectorOnly = { namespaces: ['set'], query, embedder, touch: false, weights: { text: 0 } };
+      const onlyByIndex = await searchMemories(db, vectorOnly);
+      const onlyByScan = await searchMemories(db, { ...vectorOnly, vectorPath: 'exact' });
+      expect(onlyByScan.length).toBeGreaterThan(0);
+      expect(onlyByIndex.map((result) => result.id)).toEqual(onlyByScan.map((result) => result.id));
     }
   });
 

@@ -8,6 +8,7 @@
  * weights with that embedder. It prints each step and the result.
  *
  *   npm run bench:memory:tune            (PGlite in memory; --server: AOS_BENCH_DATABASE_URL)
+ *   AOS_BENCH_TUNE_STAGES=fusion npm run bench:memory:tune    (the fusion only, the embedder as it is)
  */
 import type { Candidate } from '../../src/memory/candidate.js';
 import {
@@ -28,6 +29,7 @@ import { type EvaluationSet, generateEvaluationSet } from './generate.js';
 const seed = Number(process.env.AOS_BENCH_TUNE_SEED ?? 1);
 const where = process.argv.includes('--server') ? 'postgres' : 'pglite';
 const pool = 200;
+const stages = (process.env.AOS_BENCH_TUNE_STAGES ?? 'embedder,fusion').split(',');
 
 interface Setting {
   weights: SearchWeights;
@@ -55,7 +57,7 @@ const embedderGrid: Dimension[] = (
 /** Stage 2, the fusion: judged on the whole search, with the chosen embedder. */
 const weightGrid: Dimension[] = (
   [
-    ['vector', [0, 0.25, 0.5, 0.75, 1, 1.5]],
+    ['vector', [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1]],
     ['rrfK', [5, 10, 20, 30, 60, 100]],
     ['candidates', [10, 20, 30, 50, 100, 200]],
     ['recency', [0, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032]],
@@ -63,6 +65,8 @@ const weightGrid: Dimension[] = (
     ['neighbourWindow', [0, 1, 2, 3]],
     ['neighbourDecay', [0.5, 0.7, 0.8, 0.9, 0.95, 1]],
     ['commonShare', [0.05, 0.1, 0.25, 0.5, 1]],
+    ['bm25K1', [0.6, 0.9, 1.2, 1.6, 2]],
+    ['bm25B', [0.3, 0.5, 0.75, 0.9]],
   ] as const
 ).map(([name, values]) => ({
   name,
@@ -142,13 +146,17 @@ async function main(): Promise<void> {
       recency: 0,
       importance: 0,
     };
-    const embedded = await descend('embedder', start, embedderGrid, async (setting) => {
-      let sum = 0;
-      for (const salt of salts)
-        sum += await evaluator({ weights: vectorOnly, embedder: { ...setting.embedder, salt } });
-      return sum / salts.length;
-    });
-    const best = await descend('fusion', { ...embedded, weights: start.weights }, weightGrid, evaluator);
+    const embedded = !stages.includes('embedder')
+      ? start
+      : await descend('embedder', start, embedderGrid, async (setting) => {
+          let sum = 0;
+          for (const salt of salts)
+            sum += await evaluator({ weights: vectorOnly, embedder: { ...setting.embedder, salt } });
+          return sum / salts.length;
+        });
+    const best = !stages.includes('fusion')
+      ? embedded
+      : await descend('fusion', { ...embedded, weights: start.weights }, weightGrid, evaluator);
     console.log(`best: ${JSON.stringify(best)}`);
   } finally {
     await drop();

@@ -35,17 +35,17 @@ export interface SearchWeights {
 /** The default weights (chosen on bench/memory; see docs/memory.md for why each). */
 export const defaultSearchWeights: Readonly<SearchWeights> = Object.freeze({
   text: 1,
-  vector: 1,
-  rrfK: 60,
-  candidates: 50,
-  recency: 0,
-  recencyHalfLifeDays: 30,
+  vector: 0.05,
+  rrfK: 30,
+  candidates: 10,
+  recency: 0.032,
+  recencyHalfLifeDays: 120,
   importance: 0.002,
-  neighbourWindow: 1,
-  neighbourDecay: 0.9,
+  neighbourWindow: 2,
+  neighbourDecay: 0.5,
   textRanking: 'bm25',
-  bm25K1: 1.2,
-  bm25B: 0.75,
+  bm25K1: 0.6,
+  bm25B: 0.9,
   commonShare: 0.25,
 });
 
