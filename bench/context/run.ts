@@ -84,7 +84,7 @@ function responder(script: TranscriptStep[]) {
   let answered = 0;
   return (request: RecordedRequest): MockReply => {
     const messages = (request.body.messages ?? []) as { role: string; content: string | null }[];
-    if (String(messages[0]?.content ?? '').startsWith('You summarise')) return { text: summaryOf(request) };
+    if (isSummary(messages)) return { text: summaryOf(messages) };
     const step = script[answered];
     answered += 1;
     if (step === undefined || answered >= steps) {
@@ -100,16 +100,28 @@ function responder(script: TranscriptStep[]) {
   };
 }
 
+/**
+ * Whether a request asks for a summary: with its own system prompt (a baseline's, or aos
+ * paging out without the agent's context), or with the agent's context and aos's paging-out
+ * instruction last.
+ */
+function isSummary(messages: readonly { role: string; content: string | null }[]): boolean {
+  return (
+    String(messages[0]?.content ?? '').startsWith('You summarise') ||
+    String(messages.at(-1)?.content ?? '').startsWith('[aos] Paging out')
+  );
+}
+
 /** A three-sentence summary of what a summary request holds (the sources it names), deterministic. */
-function summaryOf(request: RecordedRequest): string {
-  const text = request.lastUserText;
+function summaryOf(messages: readonly { role: string; content: string | null }[]): string {
+  const text = messages
+    .slice(1)
+    .map((message) => message.content ?? '')
+    .join('\n');
   const stepNumbers = [...text.matchAll(/Step (\d+):/g)].map((match) => Number(match[1]));
-  const sources = [
-    ...new Set([...text.matchAll(/checking (\S+)|looking at (\S+)/g)].map((m) => m[1] ?? m[2])),
-  ];
-  const from = Math.min(...stepNumbers);
-  const to = Math.max(...stepNumbers);
-  const range = stepNumbers.length === 0 ? 'Earlier steps' : `Steps ${from}-${to}`;
+  const sources = [...new Set([...text.matchAll(/checking (\S+)|looking at (\S+)/g)].map((m) => m[1] ?? m[2]))];
+  const range =
+    stepNumbers.length === 0 ? 'Earlier steps' : `Steps ${Math.min(...stepNumbers)}-${Math.max(...stepNumbers)}`;
   return (
     `${range} read ${sources.length} sources, among them ${sources.slice(0, 4).join(', ')}. ` +
     'Latency and retries rose on several services after the deploy; no single root cause is proven yet. ' +
@@ -120,6 +132,8 @@ function summaryOf(request: RecordedRequest): string {
 /** One completion as the provider billed it. */
 interface Billed {
   purpose: 'agent' | 'summary';
+  /** The first agent request after a page-out or a summary. */
+  afterEviction?: boolean;
   input: number;
   cached: number;
 }
@@ -139,6 +153,7 @@ function cost(billed: Billed): { uncached: number; written: number; weighted: nu
 
 interface Outcome {
   contender: string;
+  breakdown: Record<string, { requests: number; input: number; uncachedOrWritten: number }>;
   agentRequests: number;
   summaryRequests: number;
   inputTokens: number;
@@ -174,8 +189,21 @@ function outcome(contender: string, billed: Billed[], extra?: Record<string, unk
     peak = Math.max(peak, each.input);
     if (each.input > window) overflows += 1;
   }
+  const part = (filter: (each: Billed) => boolean) => {
+    const chosen = billed.filter(filter);
+    return {
+      requests: chosen.length,
+      input: chosen.reduce((sum, each) => sum + each.input, 0),
+      uncachedOrWritten: chosen.reduce((sum, each) => sum + each.input - each.cached, 0),
+    };
+  };
   return {
     contender,
+    breakdown: {
+      summaryCalls: part((each) => each.purpose === 'summary'),
+      firstAfterEviction: part((each) => each.afterEviction === true),
+      otherAgentRequests: part((each) => each.purpose === 'agent' && each.afterEviction !== true),
+    },
     agentRequests: billed.filter((each) => each.purpose === 'agent').length,
     summaryRequests: billed.filter((each) => each.purpose === 'summary').length,
     inputTokens: input,
@@ -200,15 +228,19 @@ async function runAos(
   const requests: ModelRequest[] = [];
   const billed: Billed[] = [];
   const driver = new OpenAIDriver({ baseUrl: `${mock.url}/v1`, apiKey: 'bench' });
+  let evicted = false;
   const recording: ModelDriver = {
     async complete(request, options) {
       requests.push(structuredClone(request));
       const response = await driver.complete(request, options);
+      const summary = isSummary([{ role: 'system', content: request.system }, ...request.messages]);
       billed.push({
-        purpose: request.system.startsWith('You summarise') ? 'summary' : 'agent',
+        purpose: summary ? 'summary' : 'agent',
         input: response.usage.inputTokens,
         cached: response.usage.cachedInputTokens ?? 0,
+        afterEviction: !summary && evicted,
       });
+      evicted = summary;
       return response;
     },
   };
@@ -311,6 +343,7 @@ async function runBaseline(
   const budget = window - settings.reserve;
   let history: Message[] = [];
   let truncatedDrops = 0;
+  let summarized = false;
   try {
     for (let request = 1; request <= steps; request++) {
       let messages: Message[];
@@ -352,6 +385,7 @@ async function runBaseline(
             cached: answer.usage.cachedInputTokens ?? 0,
           });
           history = [{ role: 'user', content: `[summary of the conversation so far] ${answer.content}` }];
+          summarized = true;
         }
         messages = [pinned.task, ...history];
       }
@@ -363,7 +397,9 @@ async function runBaseline(
         purpose: 'agent',
         input: response.usage.inputTokens,
         cached: response.usage.cachedInputTokens ?? 0,
+        afterEviction: summarized,
       });
+      summarized = false;
       history.push({ role: 'assistant', content: response.content, toolCalls: response.toolCalls });
       for (const call of response.toolCalls) {
         if (call.name !== 'observe') continue;
