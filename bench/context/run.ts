@@ -32,6 +32,12 @@ const steps = Number(process.env.AOS_BENCH_STEPS ?? 300);
 const seed = Number(process.env.AOS_BENCH_SEED ?? 20261201);
 const windowText = '16k';
 const settings = contextSettings({ window: windowText }, 'openai:mock-model');
+/** The agent's watermarks (AOS_BENCH_HIGH, AOS_BENCH_LOW: shares of the window), for trying others. */
+const watermarks = {
+  ...(process.env.AOS_BENCH_HIGH === undefined ? {} : { high_watermark: Number(process.env.AOS_BENCH_HIGH) }),
+  ...(process.env.AOS_BENCH_LOW === undefined ? {} : { low_watermark: Number(process.env.AOS_BENCH_LOW) }),
+};
+const settingsInForce = contextSettings({ window: windowText, ...watermarks }, 'openai:mock-model');
 const window = settings.window;
 /** The mock's prefix cache: reads in whole blocks, none under the minimum. */
 const blockSize = 128;
@@ -271,7 +277,11 @@ async function runAos(
     const file = join(folder, 'investigator.md');
     writeFileSync(
       file,
-      `---\nname: investigator\nmodel: openai:mock-model\ntools: [observe, recall, fs_read, fs_grep, todo, finish]\ncontext: { window: ${windowText} }\n---\n${systemPrompt}\n`,
+      `---\nname: investigator\nmodel: openai:mock-model\ntools: [observe, recall, fs_read, fs_grep, todo, finish]\ncontext: { window: ${windowText}${Object.entries(
+        watermarks,
+      )
+        .map(([key, value]) => `, ${key}: ${value}`)
+        .join('')} }\n---\n${systemPrompt}\n`,
     );
     const { pid } = await kernel.call('spawn', { agent: file, input: task });
     const done = await kernel.call('wait', { pid, timeout: '60m' });
@@ -285,10 +295,13 @@ async function runAos(
       .messages.filter(
         (message) => message.role === 'tool' && /stored in the file/.test(message.content),
       ).length;
-    const estimated = await db.query<{ est: number; reused: number }>(
+    const estimated = await db.query<{ est: number; reused: number; tail: number; prefetching: number }>(
       `select coalesce(sum((output->'context'->>'inputTokens')::int), 0)::int as est,
-              coalesce(sum((output->'context'->>'reusedTokens')::int), 0)::int as reused
-         from aos.steps where pid = $1 and kind = 'model' and status = 'done'`,
+              coalesce(sum((output->'context'->>'reusedTokens')::int), 0)::int as reused,
+              coalesce(sum((output->'context'->>'tailTokens')::int), 0)::int as tail,
+              count(*) filter (where jsonb_array_length(output->'context'->'prefetched') > 0)::int as prefetching
+         from aos.steps where pid = $1 and kind = 'model' and status = 'done'
+          and input->>'purpose' is distinct from 'summarize'`,
       [pid],
     );
     const first = requests[0]!;
@@ -298,6 +311,10 @@ async function runAos(
         offloadedInLastRequest: offloaded,
         kernelEstimatedInput: estimated.rows[0]!.est,
         kernelReusedTokens: estimated.rows[0]!.reused,
+        tailTokens: estimated.rows[0]!.tail,
+        requestsWithPrefetchedPages: estimated.rows[0]!.prefetching,
+        high: settingsInForce.high,
+        low: settingsInForce.low,
       }),
       first,
       toolsOfFirst: first.tools,
