@@ -290,11 +290,13 @@ async function runAos(
       "select count(*)::int as n from aos.steps where pid = $1 and name = 'aos.page-out'",
       [pid],
     );
-    const offloaded = requests
-      .at(-1)!
-      .messages.filter(
-        (message) => message.role === 'tool' && /stored in the file/.test(message.content),
-      ).length;
+    const offloaded = new Set(
+      requests.flatMap((request) =>
+        request.messages.flatMap((message) =>
+          message.role === 'tool' && /stored in the file/.test(message.content) ? [message.toolCallId] : [],
+        ),
+      ),
+    ).size;
     const estimated = await db.query<{ est: number; reused: number; tail: number; prefetching: number }>(
       `select coalesce(sum((output->'context'->>'inputTokens')::int), 0)::int as est,
               coalesce(sum((output->'context'->>'reusedTokens')::int), 0)::int as reused,
@@ -308,7 +310,7 @@ async function runAos(
     return {
       outcome: outcome('aos (paging)', billed, {
         pageOuts: pageOuts.rows[0]!.n,
-        offloadedInLastRequest: offloaded,
+        offloadedToolResults: offloaded,
         kernelEstimatedInput: estimated.rows[0]!.est,
         kernelReusedTokens: estimated.rows[0]!.reused,
         tailTokens: estimated.rows[0]!.tail,
@@ -365,7 +367,6 @@ async function runBaseline(
 ): Promise<Outcome> {
   const mock: MockServer = await startMockOpenAI({ replies: responder(script) });
   const driver = new OpenAIDriver({ baseUrl: `${mock.url}/v1`, apiKey: 'bench' });
-  const signal = new AbortController().signal;
   const billed: Billed[] = [];
   const pinnedTokens =
     counter.count(pinned.system) + counter.count(JSON.stringify(pinned.tools)) + messageTokens(pinned.task);
@@ -406,7 +407,7 @@ async function runBaseline(
               messages: [{ role: 'user', content: text }],
               tools: [],
             },
-            { signal },
+            { signal: new AbortController().signal },
           );
           billed.push({
             purpose: 'summary',
@@ -420,7 +421,7 @@ async function runBaseline(
       }
       const response = await driver.complete(
         { model: 'mock-model', system: pinned.system, messages, tools: pinned.tools },
-        { signal },
+        { signal: new AbortController().signal },
       );
       billed.push({
         purpose: 'agent',
