@@ -425,6 +425,48 @@ describe.each(testDatabases)('the memory manager on $name', (database) => {
     }
   }, 120_000);
 
+  it('asks for a summary with the page’s text alone when the provider finds the agent’s context too long', async () => {
+    let answers = 0;
+    const mock = await startMockOpenAI({
+      replies: (request) => {
+        const messages = (request.body.messages ?? []) as { role: string; content: string | null }[];
+        if (String(messages.at(-1)?.content ?? '').startsWith('[aos] Paging out'))
+          return { contextTooLong: true };
+        if (isSummaryRequest(messages)) return { text: 'From the page alone.' };
+        answers += 1;
+        return answers < 20
+          ? { toolCalls: [{ name: 'produce', arguments: { tokens: 300, seed: answers } }] }
+          : { toolCalls: [{ name: 'finish', arguments: { result: 'done' } }] };
+      },
+    });
+    const restore = useOpenAI(mock.url);
+    const requests: ModelRequest[] = [];
+    const t = await kernelWithRecorder(requests);
+    try {
+      const file = t.agent('alone', 'tools: [produce, finish]', 'turns:\n  - finish: unused\n');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        file,
+        '---\nname: alone\nmodel: openai:mock-model\ntools: [produce, finish]\ncontext: { window: 6000, prefetch: false }\n---\nYou produce.\n',
+      );
+      const { pid } = await t.kernel.call('spawn', { agent: file, input: 'page me alone' });
+      const done = await t.kernel.call('wait', { pid, timeout: '60s' });
+      expect(done, JSON.stringify(done.error)).toMatchObject({ exitStatus: 0, result: 'done' });
+      const pages = await t.kernel.call('pages', { pid });
+      expect(pages.length).toBeGreaterThan(0);
+      for (const page of pages) expect(page.summary).toBe('From the page alone.');
+      const failed = await t.kernel.db.query(
+        "select 1 from aos.steps where pid = $1 and kind = 'model' and status = 'failed' and input->>'purpose' = 'summarize'",
+        [pid],
+      );
+      expect(failed.rowCount).toBe(pages.length);
+    } finally {
+      await t.stopOther();
+      await mock.close();
+      restore();
+    }
+  }, 120_000);
+
   it('shows a step’s exact request by segment (aos context), its pages (aos pages) and recall', async () => {
     const requests: ModelRequest[] = [];
     const t = await kernelWithRecorder(requests);

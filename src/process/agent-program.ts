@@ -211,8 +211,8 @@ function deterministicTail(
  * then one operation that stores the page. The model is asked with the agent's own
  * request (pinned prefix, page table, working set) and the instruction in the tail, so
  * the provider's prompt cache serves all but the newest turn of it; only when that would
- * not fit the window, or after the provider refused a request as too long (`force`), is
- * it asked with the page's text alone.
+ * not fit the window, after the provider refused a request as too long (`force`), or
+ * when it refuses this one as too long, is it asked with the page's text alone.
  */
 async function pageOutEntries(
   ctx: ProgramContext,
@@ -228,9 +228,16 @@ async function pageOutEntries(
   if (model.startsWith('scripted:')) {
     summary = extractiveSummary(entries);
   } else {
-    const answer = await ctx.model(() => summaryRequest(definition, context, entries, text, force), {
-      purpose: 'summarize',
-    });
+    const ask = (alone: boolean) =>
+      ctx.model(() => summaryRequest(definition, context, entries, text, alone), { purpose: 'summarize' });
+    let answer: ModelResponse;
+    try {
+      answer = await ask(force);
+    } catch (error) {
+      // The provider counts the agent's context as too long after all: the page's text alone.
+      if (force || !isContextLength(error)) throw error;
+      answer = await ask(true);
+    }
     summary = answer.content.replace(/\s+/g, ' ').trim().slice(0, 600) || extractiveSummary(entries);
   }
   const stub = {
