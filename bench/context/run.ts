@@ -16,6 +16,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { AnthropicDriver } from '../../src/cpu/anthropic-driver.js';
 import type { Message, ModelDriver, ModelRequest, ToolSpec } from '../../src/cpu/model.js';
 import { OpenAIDriver } from '../../src/cpu/openai-driver.js';
 import { TokenCounter } from '../../src/cpu/token-counter.js';
@@ -25,19 +26,23 @@ import { contextSettings } from '../../src/memory/context-settings.js';
 import { renderMessage } from '../../src/memory/pages.js';
 import { createPgliteDb, openPglite } from '../../src/storage/pglite-db.js';
 import type { MockReply, MockServer, RecordedRequest } from '../../src/testing/index.js';
+import { startMockAnthropic } from '../../src/testing/mock-anthropic-server.js';
 import { startMockOpenAI } from '../../src/testing/mock-openai-server.js';
+import { textOf } from '../../src/testing/mock-provider-core.js';
 import { observeOutput, type TranscriptStep, transcript } from './transcript.js';
 
 const steps = Number(process.env.AOS_BENCH_STEPS ?? 300);
 const seed = Number(process.env.AOS_BENCH_SEED ?? 20261201);
 const windowText = '16k';
-const settings = contextSettings({ window: windowText }, 'openai:mock-model');
+/** The mock provider: openai (automatic prefix caching) or anthropic (cache_control breakpoints), AOS_BENCH_PROVIDER. */
+const provider = process.env.AOS_BENCH_PROVIDER === 'anthropic' ? 'anthropic' : 'openai';
+const settings = contextSettings({ window: windowText }, `${provider}:mock-model`);
 /** The agent's watermarks (AOS_BENCH_HIGH, AOS_BENCH_LOW: shares of the window), for trying others. */
 const watermarks = {
   ...(process.env.AOS_BENCH_HIGH === undefined ? {} : { high_watermark: Number(process.env.AOS_BENCH_HIGH) }),
   ...(process.env.AOS_BENCH_LOW === undefined ? {} : { low_watermark: Number(process.env.AOS_BENCH_LOW) }),
 };
-const settingsInForce = contextSettings({ window: windowText, ...watermarks }, 'openai:mock-model');
+const settingsInForce = contextSettings({ window: windowText, ...watermarks }, `${provider}:mock-model`);
 const window = settings.window;
 /** The mock's prefix cache: reads in whole blocks, none under the minimum. */
 const blockSize = 128;
@@ -85,12 +90,32 @@ const observe = defineTool({
   },
 });
 
+/** A fresh mock provider for one contender. */
+function startMock(script: TranscriptStep[]): Promise<MockServer> {
+  const options = { replies: responder(script) };
+  return provider === 'anthropic' ? startMockAnthropic(options) : startMockOpenAI(options);
+}
+
+/** The driver aos uses for the provider, pointed at `mock`. */
+function driverFor(mock: MockServer): ModelDriver {
+  return provider === 'anthropic'
+    ? new AnthropicDriver({ baseUrl: mock.url, apiKey: 'bench' })
+    : new OpenAIDriver({ baseUrl: `${mock.url}/v1`, apiKey: 'bench' });
+}
+
+/** The texts of a wire request: the system prompt, then each message's. */
+function textsOf(body: Record<string, unknown>): string[] {
+  const messages = (body.messages ?? []) as { role: string; content: unknown }[];
+  if (provider === 'openai') return messages.map((message) => textOf(message.content));
+  return [textOf(body.system), ...messages.map((message) => textOf(message.content))];
+}
+
 /** The mock's answers: the transcript's step for the Nth agent request, a summary for a summary request. */
 function responder(script: TranscriptStep[]) {
   let answered = 0;
   return (request: RecordedRequest): MockReply => {
-    const messages = (request.body.messages ?? []) as { role: string; content: string | null }[];
-    if (isSummary(messages)) return { text: summaryOf(messages) };
+    const texts = textsOf(request.body);
+    if (isSummary(texts)) return { text: summaryOf(texts) };
     const step = script[answered];
     answered += 1;
     if (step === undefined || answered >= steps) {
@@ -111,19 +136,13 @@ function responder(script: TranscriptStep[]) {
  * paging out without the agent's context), or with the agent's context and aos's paging-out
  * instruction last.
  */
-function isSummary(messages: readonly { role: string; content: string | null }[]): boolean {
-  return (
-    String(messages[0]?.content ?? '').startsWith('You summarise') ||
-    String(messages.at(-1)?.content ?? '').startsWith('[aos] Paging out')
-  );
+function isSummary(texts: readonly string[]): boolean {
+  return (texts[0] ?? '').startsWith('You summarise') || (texts.at(-1) ?? '').includes('[aos] Paging out');
 }
 
 /** A three-sentence summary of what a summary request holds (the sources it names), deterministic. */
-function summaryOf(messages: readonly { role: string; content: string | null }[]): string {
-  const text = messages
-    .slice(1)
-    .map((message) => message.content ?? '')
-    .join('\n');
+function summaryOf(texts: readonly string[]): string {
+  const text = texts.slice(1).join('\n');
   const stepNumbers = [...text.matchAll(/Step (\d+):/g)].map((match) => Number(match[1]));
   const sources = [
     ...new Set([...text.matchAll(/checking (\S+)|looking at (\S+)/g)].map((m) => m[1] ?? m[2])),
@@ -146,17 +165,20 @@ interface Billed {
   afterEviction?: boolean;
   input: number;
   cached: number;
+  /** Cache writes as the provider reported them (Anthropic); undefined: counted (OpenAI reports none). */
+  written: number | undefined;
 }
 
 /**
  * Cost-weighted input tokens of one request: cache reads at 0.1; cache writes at 1.25,
  * counted as the whole 128-token blocks of a prompt of at least 1,024 tokens past the
  * part read from the cache (what a later request could read: the mock stores every such
- * prompt); the rest (a last partial block, a prompt under 1,024 tokens) at 1.
+ * prompt); the rest (a last partial block, a prompt under 1,024 tokens) at 1. Where the
+ * provider reports its writes (Anthropic's cache_creation_input_tokens), those.
  */
 function cost(billed: Billed): { uncached: number; written: number; weighted: number } {
   const cacheable = billed.input >= minCached ? Math.floor(billed.input / blockSize) * blockSize : 0;
-  const written = Math.max(0, cacheable - billed.cached);
+  const written = billed.written ?? Math.max(0, cacheable - billed.cached);
   const uncached = billed.input - billed.cached - written;
   return { uncached, written, weighted: uncached + 0.1 * billed.cached + 1.25 * written };
 }
@@ -242,20 +264,21 @@ function outcome(contender: string, billed: Billed[], extra?: Record<string, unk
 async function runAos(
   script: TranscriptStep[],
 ): Promise<{ outcome: Outcome; first: ModelRequest; toolsOfFirst: ToolSpec[] }> {
-  const mock = await startMockOpenAI({ replies: responder(script) });
+  const mock = await startMock(script);
   const requests: ModelRequest[] = [];
   const billed: Billed[] = [];
-  const driver = new OpenAIDriver({ baseUrl: `${mock.url}/v1`, apiKey: 'bench' });
+  const driver = driverFor(mock);
   let evicted = false;
   const recording: ModelDriver = {
     async complete(request, options) {
       requests.push(structuredClone(request));
       const response = await driver.complete(request, options);
-      const summary = isSummary([{ role: 'system', content: request.system }, ...request.messages]);
+      const summary = isSummary([request.system, ...request.messages.map((message) => message.content)]);
       billed.push({
         purpose: summary ? 'summary' : 'agent',
         input: response.usage.inputTokens,
         cached: response.usage.cachedInputTokens ?? 0,
+        written: response.usage.cacheCreationInputTokens,
         afterEviction: !summary && evicted,
       });
       evicted = summary;
@@ -277,7 +300,7 @@ async function runAos(
     const file = join(folder, 'investigator.md');
     writeFileSync(
       file,
-      `---\nname: investigator\nmodel: openai:mock-model\ntools: [observe, recall, fs_read, fs_grep, todo, finish]\ncontext: { window: ${windowText}${Object.entries(
+      `---\nname: investigator\nmodel: ${provider}:mock-model\ntools: [observe, recall, fs_read, fs_grep, todo, finish]\ncontext: { window: ${windowText}${Object.entries(
         watermarks,
       )
         .map(([key, value]) => `, ${key}: ${value}`)
@@ -365,8 +388,8 @@ async function runBaseline(
   script: TranscriptStep[],
   pinned: { system: string; tools: ToolSpec[]; task: Message },
 ): Promise<Outcome> {
-  const mock: MockServer = await startMockOpenAI({ replies: responder(script) });
-  const driver = new OpenAIDriver({ baseUrl: `${mock.url}/v1`, apiKey: 'bench' });
+  const mock: MockServer = await startMock(script);
+  const driver = driverFor(mock);
   const billed: Billed[] = [];
   const pinnedTokens =
     counter.count(pinned.system) + counter.count(JSON.stringify(pinned.tools)) + messageTokens(pinned.task);
@@ -413,6 +436,7 @@ async function runBaseline(
             purpose: 'summary',
             input: answer.usage.inputTokens,
             cached: answer.usage.cachedInputTokens ?? 0,
+            written: answer.usage.cacheCreationInputTokens,
           });
           history = [{ role: 'user', content: `[summary of the conversation so far] ${answer.content}` }];
           summarized = true;
@@ -427,6 +451,7 @@ async function runBaseline(
         purpose: 'agent',
         input: response.usage.inputTokens,
         cached: response.usage.cachedInputTokens ?? 0,
+        written: response.usage.cacheCreationInputTokens,
         afterEviction: summarized,
       });
       summarized = false;
@@ -486,6 +511,7 @@ async function main(): Promise<void> {
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown' },
+    provider,
     steps,
     seed,
     window,
