@@ -154,6 +154,19 @@ describe.each(testDatabases)('the memory manager on $name', (database) => {
         const mine = requests.filter((request) => request.messages[0]?.content === `run ${seed}`);
         expect(mine.length).toBe(sizes.length + 1);
         const first = mine[0]!;
+        // The page table only grows: a page-out appends a stub and leaves the ones before it byte-identical.
+        const pageTable = (request: ModelRequest) =>
+          request.messages.filter(
+            (message) =>
+              message.role === 'notice' &&
+              (message.content.startsWith('[aos] Earlier parts') ||
+                message.content.startsWith('[aos] Also paged out')),
+          );
+        for (let index = 1; index < mine.length; index++) {
+          const before = pageTable(mine[index - 1]!);
+          expect(pageTable(mine[index]!).slice(0, before.length)).toEqual(before);
+        }
+        expect(pageTable(mine.at(-1)!).length).toBeGreaterThan(1);
         for (const request of mine) {
           expect(requestTokens(request)).toBeLessThanOrEqual(window);
           // The pinned prefix: the same system prompt, tools and task, byte for byte.
