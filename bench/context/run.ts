@@ -10,7 +10,10 @@
  * size over which aos offloads them (the strongest version of it). Reports the cache hit
  * ratio, cost-weighted input tokens, peak window use and overflows.
  *
- *   npm run bench:context     (AOS_BENCH_STEPS, default 300; AOS_BENCH_SEED, default 20261201)
+ *   npm run bench:context     (AOS_BENCH_STEPS, default 300; AOS_BENCH_SEED, default 20261201;
+ *                              AOS_BENCH_HIGH, AOS_BENCH_LOW: aos's watermarks; AOS_BENCH_PROVIDER=anthropic)
+ *
+ * See docs/benchmarks.md, "Context paging", for what is counted and how.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
