@@ -97,6 +97,27 @@ function randomSizes(seed: number, count: number, window: number): number[] {
   });
 }
 
+/** Whether a mock request asks for a page's summary (with its own prompt, or with the agent's context and aos's instruction last). */
+function isSummaryRequest(messages: readonly { role: string; content: string | null }[]): boolean {
+  return (
+    String(messages[0]?.content ?? '').includes('summarise') ||
+    String(messages.at(-1)?.content ?? '').startsWith('[aos] Paging out')
+  );
+}
+
+/** Sets OPENAI_BASE_URL and OPENAI_API_KEY for `url`; returns what puts them back. */
+function useOpenAI(url: string): () => void {
+  const previous = { url: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_API_KEY };
+  process.env.OPENAI_BASE_URL = `${url}/v1`;
+  process.env.OPENAI_API_KEY = 'test';
+  return () => {
+    if (previous.url === undefined) delete process.env.OPENAI_BASE_URL;
+    else process.env.OPENAI_BASE_URL = previous.url;
+    if (previous.key === undefined) delete process.env.OPENAI_API_KEY;
+    else process.env.OPENAI_API_KEY = previous.key;
+  };
+}
+
 describe.each(testDatabases)('the memory manager on $name', (database) => {
   const start = testKernels(database);
 
@@ -133,6 +154,19 @@ describe.each(testDatabases)('the memory manager on $name', (database) => {
         const mine = requests.filter((request) => request.messages[0]?.content === `run ${seed}`);
         expect(mine.length).toBe(sizes.length + 1);
         const first = mine[0]!;
+        // The page table only grows: a page-out appends a stub and leaves the ones before it byte-identical.
+        const pageTable = (request: ModelRequest) =>
+          request.messages.filter(
+            (message) =>
+              message.role === 'notice' &&
+              (message.content.startsWith('[aos] Earlier parts') ||
+                message.content.startsWith('[aos] Also paged out')),
+          );
+        for (let index = 1; index < mine.length; index++) {
+          const before = pageTable(mine[index - 1]!);
+          expect(pageTable(mine[index]!).slice(0, before.length)).toEqual(before);
+        }
+        expect(pageTable(mine.at(-1)!).length).toBeGreaterThan(1);
         for (const request of mine) {
           expect(requestTokens(request)).toBeLessThanOrEqual(window);
           // The pinned prefix: the same system prompt, tools and task, byte for byte.
@@ -295,7 +329,7 @@ describe.each(testDatabases)('the memory manager on $name', (database) => {
       contextWindow: 2000,
       replies: (request) => {
         const messages = (request.body.messages ?? []) as { role: string; content: string | null }[];
-        if (String(messages[0]?.content ?? '').includes('summarise')) return { text: 'It produced text.' };
+        if (isSummaryRequest(messages)) return { text: 'It produced text.' };
         answers += 1;
         return answers < 9
           ? { toolCalls: [{ name: 'produce', arguments: { tokens: 150, seed: answers } }] }
@@ -339,6 +373,110 @@ describe.each(testDatabases)('the memory manager on $name', (database) => {
       else process.env.OPENAI_BASE_URL = previous.url;
       if (previous.key === undefined) delete process.env.OPENAI_API_KEY;
       else process.env.OPENAI_API_KEY = previous.key;
+    }
+  }, 120_000);
+
+  it('asks for a page’s summary with the agent’s own context, so the provider’s prompt cache serves it', async () => {
+    let answers = 0;
+    const mock = await startMockOpenAI({
+      replies: (request) => {
+        const messages = (request.body.messages ?? []) as { role: string; content: string | null }[];
+        if (isSummaryRequest(messages)) return { text: `Summary after answer ${answers}.` };
+        answers += 1;
+        return answers < 30
+          ? { toolCalls: [{ name: 'produce', arguments: { tokens: 300, seed: answers } }] }
+          : { toolCalls: [{ name: 'finish', arguments: { result: 'done' } }] };
+      },
+    });
+    const restore = useOpenAI(mock.url);
+    const requests: ModelRequest[] = [];
+    const t = await kernelWithRecorder(requests);
+    try {
+      const file = t.agent('summarised', 'tools: [produce, recall, finish]', 'turns:\n  - finish: unused\n');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        file,
+        '---\nname: summarised\nmodel: openai:mock-model\ntools: [produce, recall, finish]\ncontext: { window: 6000, prefetch: false }\n---\nYou produce.\n',
+      );
+      const { pid } = await t.kernel.call('spawn', { agent: file, input: 'summarise me' });
+      const done = await t.kernel.call('wait', { pid, timeout: '60s' });
+      expect(done, JSON.stringify(done.error)).toMatchObject({ exitStatus: 0, result: 'done' });
+      const summaries = requests.filter((request) =>
+        request.messages.at(-1)?.content.startsWith('[aos] Paging out'),
+      );
+      expect(summaries.length).toBeGreaterThan(0);
+      for (const summary of summaries) {
+        // The agent's own request up to its working set, the newest turn, then the instruction.
+        const previous = requests[requests.indexOf(summary) - 1]!;
+        expect(summary.system).toBe(previous.system);
+        expect(summary.tools).toEqual(previous.tools);
+        const stable = previous.messages.filter(
+          (message) => !message.content.startsWith('[aos] Memory pressure'),
+        );
+        expect(summary.messages.slice(0, stable.length)).toEqual(stable);
+        expect(summary.messages.slice(stable.length, -1).map((message) => message.role)).toEqual([
+          'assistant',
+          'tool',
+        ]);
+      }
+      // The provider's cache served them: all but the newest turn and the instruction.
+      const usage = await t.kernel.db.query<{ input: number; cached: number }>(
+        `select (usage->>'inputTokens')::int as input, (usage->>'cachedInputTokens')::int as cached
+           from aos.steps where pid = $1 and kind = 'model' and input->>'purpose' = 'summarize' order by seq`,
+        [pid],
+      );
+      expect(usage.rowCount).toBe(summaries.length);
+      for (const row of usage.rows) expect(row.cached).toBeGreaterThan(row.input * 0.7);
+      // Each page's stub got the model's summary.
+      const pages = await t.kernel.call('pages', { pid });
+      expect(pages.length).toBe(summaries.length);
+      for (const page of pages) expect(page.summary).toMatch(/^Summary after answer \d+\.$/);
+    } finally {
+      await t.stopOther();
+      await mock.close();
+      restore();
+    }
+  }, 120_000);
+
+  it('asks for a summary with the page’s text alone when the provider finds the agent’s context too long', async () => {
+    let answers = 0;
+    const mock = await startMockOpenAI({
+      replies: (request) => {
+        const messages = (request.body.messages ?? []) as { role: string; content: string | null }[];
+        if (String(messages.at(-1)?.content ?? '').startsWith('[aos] Paging out'))
+          return { contextTooLong: true };
+        if (isSummaryRequest(messages)) return { text: 'From the page alone.' };
+        answers += 1;
+        return answers < 20
+          ? { toolCalls: [{ name: 'produce', arguments: { tokens: 300, seed: answers } }] }
+          : { toolCalls: [{ name: 'finish', arguments: { result: 'done' } }] };
+      },
+    });
+    const restore = useOpenAI(mock.url);
+    const requests: ModelRequest[] = [];
+    const t = await kernelWithRecorder(requests);
+    try {
+      const file = t.agent('alone', 'tools: [produce, finish]', 'turns:\n  - finish: unused\n');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        file,
+        '---\nname: alone\nmodel: openai:mock-model\ntools: [produce, finish]\ncontext: { window: 6000, prefetch: false }\n---\nYou produce.\n',
+      );
+      const { pid } = await t.kernel.call('spawn', { agent: file, input: 'page me alone' });
+      const done = await t.kernel.call('wait', { pid, timeout: '60s' });
+      expect(done, JSON.stringify(done.error)).toMatchObject({ exitStatus: 0, result: 'done' });
+      const pages = await t.kernel.call('pages', { pid });
+      expect(pages.length).toBeGreaterThan(0);
+      for (const page of pages) expect(page.summary).toBe('From the page alone.');
+      const failed = await t.kernel.db.query(
+        "select 1 from aos.steps where pid = $1 and kind = 'model' and status = 'failed' and input->>'purpose' = 'summarize'",
+        [pid],
+      );
+      expect(failed.rowCount).toBe(pages.length);
+    } finally {
+      await t.stopOther();
+      await mock.close();
+      restore();
     }
   }, 120_000);
 

@@ -114,11 +114,11 @@ export class WorkingContext {
 
   /** The request's messages: the task, the page table, the working set, then `tail`. */
   assemble(tail: readonly Message[]): AssembledContext {
-    const pageTable = this.pageTableMessage();
+    const pageTable = this.pageTableMessages();
     const messages: Message[] = [this.input];
     const breakpoints = [0];
-    if (pageTable !== undefined) {
-      messages.push(pageTable);
+    if (pageTable.length > 0) {
+      messages.push(...pageTable);
       breakpoints.push(messages.length - 1);
     }
     for (const entry of this.working) messages.push(entry.message);
@@ -126,7 +126,7 @@ export class WorkingContext {
     messages.push(...tail);
     const segments: SegmentTokens = {
       prefix: this.prefixTokens,
-      pageTable: pageTable === undefined ? 0 : this.messageTokens(pageTable),
+      pageTable: this.pageTableTokens(pageTable),
       workingSet: this.workingTokens(),
       tail: tail.reduce((sum, message) => sum + this.messageTokens(message), 0),
     };
@@ -137,10 +137,9 @@ export class WorkingContext {
 
   /** Tokens of the request with a tail of `tailTokens`, the reserve included. */
   size(tailTokens: number): number {
-    const pageTable = this.pageTableMessage();
     return (
       this.prefixTokens +
-      (pageTable === undefined ? 0 : this.messageTokens(pageTable)) +
+      this.pageTableTokens(this.pageTableMessages()) +
       this.workingTokens() +
       tailTokens +
       this.settings.reserve
@@ -214,10 +213,9 @@ export class WorkingContext {
       window: this.settings.window,
       pages: this.pages.length,
       prefetched,
-      pageTableMessages: assembled.segments.pageTable === 0 ? 0 : 1,
+      pageTableMessages: this.pages.length,
       workingSetMessages: this.working.length,
-      tailMessages:
-        assembled.messages.length - 1 - (assembled.segments.pageTable === 0 ? 0 : 1) - this.working.length,
+      tailMessages: assembled.messages.length - 1 - this.pages.length - this.working.length,
     };
   }
 
@@ -232,18 +230,28 @@ export class WorkingContext {
     return total;
   }
 
-  private pageTableMessage(): Message | undefined {
-    if (this.pages.length === 0) return undefined;
-    const lines = this.pages.map(
-      (page) =>
-        `${page.id}: operations ${page.fromOp}-${page.toOp} (${page.messages} messages, ${page.tokens} tokens): ${page.summary}`,
-    );
+  private pageTableTokens(messages: readonly Message[]): number {
+    return messages.reduce((sum, message) => sum + this.messageTokens(message), 0);
+  }
+
+  /**
+   * The page table: one message per page, the first with how to read them back, so a
+   * page-out only appends a message and leaves the ones before it byte-identical (a
+   * provider that caches at breakpoints still reads the table up to the last stub).
+   */
+  private pageTableMessages(): Message[] {
+    if (this.pages.length === 0) return [];
+    const line = (page: PageStub) =>
+      `${page.id}: operations ${page.fromOp}-${page.toOp} (${page.messages} messages, ${page.tokens} tokens): ${page.summary}`;
     const how = this.canRecall
       ? `To read one back whole, call recall with its id (e.g. recall {"id": "${this.pages[0]!.id}"}); recall with a query searches them.`
       : 'They are kept in memory (this agent has no recall tool to read them back).';
-    return {
-      role: 'notice',
-      content: `[aos] Earlier parts of this conversation were paged out to memory. ${how}\n${lines.join('\n')}`,
-    };
+    return this.pages.map((page, index) => ({
+      role: 'notice' as const,
+      content:
+        index === 0
+          ? `[aos] Earlier parts of this conversation were paged out to memory. ${how}\n${line(page)}`
+          : `[aos] Also paged out: ${line(page)}`,
+    }));
   }
 }

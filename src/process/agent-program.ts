@@ -51,7 +51,8 @@ async function runAgent(ctx: ProgramContext, definition: AgentDefinition, input:
     const tail = deterministicTail(ctx, definition, context, lastModelOperation);
     const tailTokens = tail.reduce((sum, message) => sum + context.messageTokens(message), 0);
     const evicted = context.planEviction(tailTokens, rejections > 0);
-    if (evicted !== undefined) await pageOutEntries(ctx, execution, context, evicted, model);
+    if (evicted !== undefined)
+      await pageOutEntries(ctx, execution, definition, context, evicted, model, rejections > 0);
     let response: ModelResponse;
     try {
       const prefetch = rejections === 0;
@@ -205,29 +206,38 @@ function deterministicTail(
   return notices;
 }
 
-/** Pages `entries` out: a summary (the model's own, or extractive with the scripted CPU), then one operation that stores the page. */
+/**
+ * Pages `entries` out: a summary (the model's own, or extractive with the scripted CPU),
+ * then one operation that stores the page. The model is asked with the agent's own
+ * request (pinned prefix, page table, working set) and the instruction in the tail, so
+ * the provider's prompt cache serves all but the newest turn of it; only when that would
+ * not fit the window, after the provider refused a request as too long (`force`), or
+ * when it refuses this one as too long, is it asked with the page's text alone.
+ */
 async function pageOutEntries(
   ctx: ProgramContext,
   execution: Execution,
+  definition: AgentDefinition,
   context: WorkingContext,
   entries: ContextEntry[],
   model: string,
+  force: boolean,
 ): Promise<void> {
   const text = renderPage(entries);
   let summary: string;
   if (model.startsWith('scripted:')) {
     summary = extractiveSummary(entries);
   } else {
-    const answer = await ctx.model(
-      {
-        system:
-          'You summarise part of an AI agent’s working context that is being paged out of its window. ' +
-          'In at most three sentences, say what was done, what was found, and what is still open. ' +
-          'Keep names, numbers, paths and identifiers exactly.',
-        messages: [{ role: 'user', content: text }],
-      },
-      { purpose: 'summarize' },
-    );
+    const ask = (alone: boolean) =>
+      ctx.model(() => summaryRequest(definition, context, entries, text, alone), { purpose: 'summarize' });
+    let answer: ModelResponse;
+    try {
+      answer = await ask(force);
+    } catch (error) {
+      // The provider counts the agent's context as too long after all: the page's text alone.
+      if (force || !isContextLength(error)) throw error;
+      answer = await ask(true);
+    }
     summary = answer.content.replace(/\s+/g, ' ').trim().slice(0, 600) || extractiveSummary(entries);
   }
   const stub = {
@@ -245,6 +255,43 @@ async function pageOutEntries(
     entries.map((entry) => entry.message),
   );
   context.pageOut(entries.length, stub);
+}
+
+const summaryRules =
+  'In at most three sentences, say what was done, what was found, and what is still open. ' +
+  'Keep names, numbers, paths and identifiers exactly.';
+
+/** The request for a page's summary: the agent's own context with the instruction as its tail, else the page's text alone. */
+function summaryRequest(
+  definition: AgentDefinition,
+  context: WorkingContext,
+  entries: readonly ContextEntry[],
+  text: string,
+  force: boolean,
+): ProgramModelRequest {
+  const instruction: Message = {
+    role: 'notice',
+    content:
+      `[aos] Paging out: operations ${entries[0]!.op}-${entries.at(-1)!.op} (the ${entries.length} oldest messages ` +
+      'of the conversation above, after the task and the page table) are leaving your context window. ' +
+      `Summarise them for the page table. ${summaryRules} Answer with the summary only; call no tool.`,
+  };
+  if (!force && context.size(context.messageTokens(instruction)) <= context.settings.window) {
+    const assembled = context.assemble([instruction]);
+    return {
+      system: definition.prompt,
+      messages: assembled.messages,
+      tools: definition.tools,
+      breakpoints: assembled.breakpoints,
+      accounting: context.accounting(assembled, []),
+    };
+  }
+  return {
+    system:
+      'You summarise part of an AI agent’s working context that is being paged out of its window. ' +
+      summaryRules,
+    messages: [{ role: 'user', content: text }],
+  };
 }
 
 /** The text the latest observation holds: what prefetching matches pages against. */
