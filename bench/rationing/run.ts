@@ -6,7 +6,8 @@
  * throughput as a share of the binding limit, Jain's fairness index across
  * equal-priority processes, and the median completion time of high- vs low-priority ones.
  *
- *   npm run bench:rationing     (AOS_BENCH_DATABASE_URL; AOS_BENCH_CALLS model calls per agent, default 6)
+ *   npm run bench:rationing     (AOS_BENCH_DATABASE_URL; AOS_BENCH_CALLS model calls per agent, default 6;
+ *                                AOS_BENCH_QUANTUM_MS, default the workers' own)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -27,8 +28,9 @@ const calls = Number(process.env.AOS_BENCH_CALLS ?? 6);
 const rpm = 600;
 const tpm = 200_000;
 const latencyMs = 100;
-/** Slice length: 0 yields after every step when other processes are ready (fair share at step granularity). */
-const quantum = Number(process.env.AOS_BENCH_QUANTUM_MS ?? 0);
+/** Slice length (AOS_BENCH_QUANTUM_MS); unset, the workers' default, as users get it. */
+const quantum =
+  process.env.AOS_BENCH_QUANTUM_MS === undefined ? undefined : Number(process.env.AOS_BENCH_QUANTUM_MS);
 
 const noop = defineTool({
   name: 'note',
@@ -127,7 +129,12 @@ async function runAos(): Promise<RunResult> {
   try {
     await first!.call('cpu set', { name: 'openai:*', rpm, tpm });
     const workers = kernels.map((kernel) =>
-      kernel.createWorker({ concurrency: 20, pollMs: 50, leaseMs: 10_000, quantumMs: quantum }),
+      kernel.createWorker({
+        concurrency: 20,
+        pollMs: 50,
+        leaseMs: 10_000,
+        ...(quantum === undefined ? {} : { quantumMs: quantum }),
+      }),
     );
     const pids: { pid: number; high: boolean }[] = [];
     for (let index = 0; index < agents; index++) {
@@ -254,7 +261,7 @@ async function main(): Promise<void> {
       latencyMs,
       workers: 2,
       workerConcurrency: 20,
-      quantumMs: quantum,
+      quantumMs: quantum ?? 'default',
     },
     aos,
     naive,

@@ -56,6 +56,8 @@ export class Slice {
   stepsUsed: number;
   tokensUsed: number;
   costUsedNanos: number;
+  /** Model calls let through by a rationed device in this slice. */
+  modelCallsGranted = 0;
 
   private readonly db: Db;
   private readonly quantumMs: number;
