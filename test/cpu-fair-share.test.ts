@@ -2,8 +2,9 @@
  * Fair share at a rationed device, on every test database: a process that has already
  * made a call in its slice gives the device's next slot to a process that has consumed
  * fewer tokens (virtual runtime) and is ready or parked for the device, and always to one
- * of higher priority (lower nice); the first call of a slice is never deferred. No timing
- * is asserted: only who was let through, and in what order processes finished.
+ * of higher priority (lower nice); the first call of a slice is never deferred. And with
+ * a quantum of 0, no slice ends before it has run an operation. No timing is asserted:
+ * only who was let through, in what order processes finished, and how many slices ran.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -153,6 +154,34 @@ describe.each(testDatabases)('fair share at a rationed device on $name', (databa
     }
     expect(await exitedBefore(k, newcomer, hog)).toBe(true);
     expect(await grantsOf(k, hog)).toBe(20);
+  });
+
+  it('with a quantum of 0, every slice moves its process on by one operation at least', async () => {
+    const k = await open();
+    let slices = 0;
+    worker = k.createWorker({
+      concurrency: 2,
+      leaseMs: 2000,
+      pollMs: 20,
+      quantumMs: 0,
+      onEvent: (event) => {
+        if (event.type === 'slice-started') slices += 1;
+      },
+    });
+    const file = agentFile('eager', 3, 0);
+    const pids = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map(
+        async (input) => (await k.call('spawn', { agent: file, input })).pid,
+      ),
+    );
+    await worker.start();
+    for (const pid of pids) expect((await k.call('wait', { pid, timeout: '60s' })).exitStatus).toBe(0);
+    const operations = await k.db.query<{ n: number }>(
+      "select count(*)::int as n from aos.steps where kind in ('model', 'tool')",
+    );
+    // Six processes ready for two slots: they take turns, but a slice never ends empty-handed.
+    expect(slices).toBeGreaterThan(pids.length);
+    expect(slices).toBeLessThanOrEqual(operations.rows[0]!.n);
   });
 
   it('a newcomer of lower priority does not take the slot from a higher-priority process', async () => {
