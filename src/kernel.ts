@@ -91,11 +91,17 @@ export interface Kernel {
   ): Promise<SyscallOutput<Name>>;
   /** A worker that runs processes in this Node process; call `start()` on it. */
   createWorker(options?: WorkerOptions): Worker;
-  /** Wakes this process's workers and waiters (something became runnable or exited). */
-  poke(): void;
-  onPoke(listener: () => void): () => void;
-  /** Resolves after the next poke or notification, or after `ms`. */
-  waitForChange(ms: number): Promise<void>;
+  /**
+   * Wakes this process's workers and waiters (something became runnable or exited);
+   * `pid` names the process concerned, when there is one.
+   */
+  poke(pid?: number): void;
+  onPoke(listener: (pid?: number) => void): () => void;
+  /**
+   * Resolves after the next poke or notification (about process `pid`, or about none in
+   * particular, when `pid` is given), or after `ms`.
+   */
+  waitForChange(ms: number, pid?: number): Promise<void>;
   /** Finishes trace exports under way, then closes the database. Stop workers first. */
   close(): Promise<void>;
 }
@@ -127,7 +133,10 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   events.setMaxListeners(0);
   let stopListening: (() => Promise<void>)[] = [];
   if (db.deliversNotifications) {
-    const poke = () => events.emit('poke');
+    const poke = (payload: string) => {
+      const pid = Number(payload);
+      events.emit('poke', Number.isSafeInteger(pid) && pid > 0 ? pid : undefined);
+    };
     stopListening = [await db.listen('aos_exit', poke), await db.listen('aos_wake', poke)];
   }
 
@@ -209,22 +218,27 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
         workerOptions,
       );
     },
-    poke() {
-      events.emit('poke');
+    poke(pid) {
+      events.emit('poke', pid);
     },
     onPoke(listener) {
       events.on('poke', listener);
       return () => events.off('poke', listener);
     },
-    waitForChange(ms) {
+    waitForChange(ms, pid) {
       return new Promise((resolve) => {
+        // A waiter for one process wakes only for news of it (or of no process in particular),
+        // so hundreds of waiters do not all read the process table at every slice's end.
+        const poked = (about?: number) => {
+          if (pid === undefined || about === undefined || about === pid) done();
+        };
         const done = () => {
           clearTimeout(timer);
-          events.off('poke', done);
+          events.off('poke', poked);
           resolve();
         };
         const timer = setTimeout(done, ms);
-        events.on('poke', done);
+        events.on('poke', poked);
       });
     },
     async close() {

@@ -225,7 +225,7 @@ CREATE UNIQUE INDEX processes_pkey ON aos.processes (pid);
 CREATE INDEX processes_runnable ON aos.processes (priority DESC, pid) WHERE (state = ANY (ARRAY['ready'::text, 'running'::text, 'waiting'::text, 'sleeping'::text]));
 CREATE UNIQUE INDEX steps_pkey ON aos.steps (pid, seq);
 
-function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer) returns TABLE(grant_id bigint, retry_at timestamp with time zone);
+function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer, p_may_defer boolean) returns TABLE(grant_id bigint, retry_at timestamp with time zone);
 function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text, p_started_at timestamp with time zone, p_op integer, p_seq integer) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.approve(p_pid bigint, p_id bigint, p_reason text) returns text;
 function aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text) returns void;

@@ -3,10 +3,12 @@
  * 600 requests and 200,000 tokens per minute (the mock OpenAI server enforces it with
  * 429 and retry-after). aos rations the device in PostgreSQL; the naive baseline, in the
  * same run, lets each agent call the API on its own with the SDK's retries. Reports 429s,
- * throughput as a share of the binding limit, Jain's fairness index across
- * equal-priority processes, and the median completion time of high- vs low-priority ones.
+ * throughput in the second minute as a share of the binding limit (requests answered and
+ * their input tokens, against the two limits; 429s do not count), Jain's fairness index
+ * across equal-priority processes, and the median completion time of high- vs low-priority ones.
  *
- *   npm run bench:rationing     (AOS_BENCH_DATABASE_URL; AOS_BENCH_CALLS model calls per agent, default 6)
+ *   npm run bench:rationing     (AOS_BENCH_DATABASE_URL; AOS_BENCH_CALLS model calls per agent, default 6;
+ *                                AOS_BENCH_QUANTUM_MS, default the workers' own)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -27,8 +29,9 @@ const calls = Number(process.env.AOS_BENCH_CALLS ?? 6);
 const rpm = 600;
 const tpm = 200_000;
 const latencyMs = 100;
-/** Slice length: 0 yields after every step when other processes are ready (fair share at step granularity). */
-const quantum = Number(process.env.AOS_BENCH_QUANTUM_MS ?? 0);
+/** Slice length (AOS_BENCH_QUANTUM_MS); unset, the workers' default, as users get it. */
+const quantum =
+  process.env.AOS_BENCH_QUANTUM_MS === undefined ? undefined : Number(process.env.AOS_BENCH_QUANTUM_MS);
 
 const noop = defineTool({
   name: 'note',
@@ -58,6 +61,11 @@ interface RunResult {
   seconds: number;
   requests: number;
   rateLimited: number;
+  /** Requests answered in the second minute, as a share of the requests-per-minute limit. */
+  requestShare: number;
+  /** Their input tokens (as the provider counts them), as a share of the tokens-per-minute limit. */
+  tokenShare: number;
+  /** The larger of the two: how full the binding limit was. */
   throughputShare: number;
   jain: number;
   medianHighSeconds: number;
@@ -70,9 +78,15 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+/** The requests the provider answered (not the ones it refused with 429). */
+function answeredOf(requests: RecordedRequest[]): RecordedRequest[] {
+  return requests.filter((request) => request.status === 200);
+}
+
 /** Jain's index over the requests each equal-priority task had answered by the time half of all were. */
 function fairness(requests: RecordedRequest[], isHigh: (task: string) => boolean): number {
-  const answered = requests.slice(0, Math.floor(requests.length / 2));
+  const all = answeredOf(requests);
+  const answered = all.slice(0, Math.floor(all.length / 2));
   const counts = new Map<string, number>();
   for (let index = highPriority; index < agents; index++) counts.set(`task-${index}`, 0);
   for (const request of answered) {
@@ -85,12 +99,21 @@ function fairness(requests: RecordedRequest[], isHigh: (task: string) => boolean
   return squares === 0 ? 1 : (sum * sum) / (values.length * squares);
 }
 
-/** Requests answered in the second minute (steady state, after the first window's burst), as a share of the limit. */
-function steadyShare(requests: RecordedRequest[], started: number): number {
+/**
+ * Requests answered in the second minute (steady state, after the first window's burst) and
+ * their input tokens, as shares of the two limits; the larger is the binding one. Which one
+ * binds depends on the order of the work: the later turns of an agent carry more context.
+ */
+function steadyShare(
+  requests: RecordedRequest[],
+  started: number,
+): Pick<RunResult, 'requestShare' | 'tokenShare' | 'throughputShare'> {
   const from = started + 60_000;
   const to = from + 60_000;
-  const inWindow = requests.filter((request) => request.at >= from && request.at < to).length;
-  return inWindow / rpm;
+  const inWindow = answeredOf(requests).filter((request) => request.at >= from && request.at < to);
+  const requestShare = inWindow.length / rpm;
+  const tokenShare = inWindow.reduce((sum, request) => sum + request.inputTokens, 0) / tpm;
+  return { requestShare, tokenShare, throughputShare: Math.max(requestShare, tokenShare) };
 }
 
 const isHigh = (task: string) => Number(task.slice(5)) < highPriority;
@@ -127,7 +150,12 @@ async function runAos(): Promise<RunResult> {
   try {
     await first!.call('cpu set', { name: 'openai:*', rpm, tpm });
     const workers = kernels.map((kernel) =>
-      kernel.createWorker({ concurrency: 20, pollMs: 50, leaseMs: 10_000, quantumMs: quantum }),
+      kernel.createWorker({
+        concurrency: 20,
+        pollMs: 50,
+        leaseMs: 10_000,
+        ...(quantum === undefined ? {} : { quantumMs: quantum }),
+      }),
     );
     const pids: { pid: number; high: boolean }[] = [];
     for (let index = 0; index < agents; index++) {
@@ -163,7 +191,7 @@ async function runAos(): Promise<RunResult> {
       seconds,
       requests: server.stats.requests,
       rateLimited: server.stats.rateLimited,
-      throughputShare: steadyShare(server.requests, started),
+      ...steadyShare(server.requests, started),
       jain: fairness(server.requests, isHigh),
       medianHighSeconds: high,
       medianLowSeconds: low,
@@ -223,12 +251,11 @@ async function runNaive(): Promise<RunResult> {
     );
     const high = median(finished.filter((entry) => entry.high).map((entry) => entry.seconds));
     const low = median(finished.filter((entry) => !entry.high).map((entry) => entry.seconds));
-    const answered = server.requests.filter((_, index) => index >= 0);
     return {
       seconds: (Date.now() - started) / 1000,
       requests: server.stats.requests,
       rateLimited: server.stats.rateLimited,
-      throughputShare: steadyShare(answered, started),
+      ...steadyShare(server.requests, started),
       jain: fairness(server.requests, isHigh),
       medianHighSeconds: high,
       medianLowSeconds: low,
@@ -254,7 +281,7 @@ async function main(): Promise<void> {
       latencyMs,
       workers: 2,
       workerConcurrency: 20,
-      quantumMs: quantum,
+      quantumMs: quantum ?? 'default',
     },
     aos,
     naive,

@@ -158,16 +158,23 @@ export function costNanos(device: Device | undefined, usage: Usage): number {
 /** A grant of the device to one request, or when to ask again. */
 export type Acquired = { granted: true; grantId: number } | { granted: false; retryAt: Date };
 
-/** Asks the device for a slot for a request of about `tokens` input tokens. */
+/**
+ * Asks the device for a slot for a request of about `tokens` input tokens. With `mayDefer`
+ * (the process has made a model call in this slice already), the slot goes to a fairer
+ * process instead when one is ready or parked for the device: one of higher priority, or of
+ * equal priority that has consumed fewer tokens (virtual runtime). Then the answer is to try
+ * again now, after the others: the process parks, and claims go by priority then vruntime.
+ */
 export async function acquireCpu(
   db: Queryable,
   device: string,
   pid: number,
   tokens: number,
+  mayDefer = false,
 ): Promise<Acquired> {
   const result = await db.query<{ grant_id: number | null; retry_at: Date | null }>(
-    'select * from aos.acquire_cpu($1, $2, $3)',
-    [device, pid, tokens],
+    'select * from aos.acquire_cpu($1, $2, $3, $4)',
+    [device, pid, tokens, mayDefer],
   );
   const row = result.rows[0]!;
   if (row.grant_id !== null) return { granted: true, grantId: row.grant_id };

@@ -57,10 +57,14 @@ export class Slice {
   stepsUsed: number;
   tokensUsed: number;
   costUsedNanos: number;
+  /** Model calls let through by a rationed device in this slice. */
+  modelCallsGranted = 0;
 
   private readonly db: Db;
   private readonly quantumMs: number;
   private quantumStartedAt = Date.now();
+  /** Operations let through the boundary in this slice: one at least before the quantum may end it. */
+  private operationsRun = 0;
   private readonly processStartedAt: number;
   private pending: Set<string>;
   private termDeadlineStep: number | null;
@@ -405,7 +409,9 @@ export class Slice {
       await this.exit(128 + signalNumbers.XCPU, null, limitError(limit), signalStep('XCPU', op));
       return { kind: 'ended' };
     }
-    if (Date.now() - this.quantumStartedAt > this.quantumMs) {
+    // A slice makes progress before it yields: with a quantum shorter than a claim, a slice
+    // ending at its first boundary would hand the worker round without any process moving.
+    if (this.operationsRun > 0 && Date.now() - this.quantumStartedAt > this.quantumMs) {
       if (await this.othersAreReady()) {
         this.ending = 'yielded';
         return { kind: 'suspend' };
@@ -413,6 +419,7 @@ export class Slice {
       // Nobody else is waiting: look again after another quantum, not at every operation.
       this.quantumStartedAt = Date.now();
     }
+    this.operationsRun += 1;
     return { kind: 'go' };
   }
 

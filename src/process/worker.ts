@@ -56,9 +56,9 @@ export interface WorkerHost {
   /** What memories (and pages) are embedded with. */
   embedder: Embedder;
   /** Registers a callback for in-process wake-ups; returns an unsubscribe function. */
-  onPoke(listener: () => void): () => void;
-  /** Wakes in-process waiters (a slice ended: a process may have exited). */
-  poke(): void;
+  onPoke(listener: (pid?: number) => void): () => void;
+  /** Wakes in-process waiters (a slice of `pid` ended: it may have exited). */
+  poke(pid?: number): void;
   /** The folder for local files (audit key and checkpoints). */
   home: string;
   /** Exports the trace of a process that exited (OTLP), when configured. */
@@ -253,7 +253,7 @@ export class Worker {
         this.emit({ type: 'error', pid: row.pid, message: toAosError(error).message, workerId: this.id });
       } finally {
         this.active.delete(row.pid);
-        this.host.poke();
+        this.host.poke(row.pid);
       }
     })();
     this.active.set(row.pid, { generation, control, done });

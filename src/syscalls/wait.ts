@@ -47,7 +47,7 @@ export const waitSyscall = defineSyscall({
           hint: `it is ${row.state}; wait longer, or stop it with: aos kill ${input.pid}`,
         });
       }
-      await kernel.waitForChange(Math.min(remaining, 1000));
+      await kernel.waitForChange(Math.min(remaining, 1000), row.pid);
     }
   },
 });

@@ -92,7 +92,12 @@ async function callModel(
   if (isRationed(device)) {
     counted = host.tokens.countRequest(modelRequest);
     const estimate = Math.ceil(host.tokens.estimate(model, modelRequest) * 1.05);
-    const acquired = await slice.write(() => acquireCpu(host.db, device.name, slice.lease.pid, estimate));
+    // The first call of a slice always gets its slot when the device has room, so every slice
+    // makes progress; later ones give way to fairer processes (fair share at the device).
+    const mayDefer = slice.modelCallsGranted > 0;
+    const acquired = await slice.write(() =>
+      acquireCpu(host.db, device.name, slice.lease.pid, estimate, mayDefer),
+    );
     if (!acquired.granted) {
       return {
         kind: 'blocked',
@@ -108,6 +113,7 @@ async function callModel(
       };
     }
     grantId = acquired.grantId;
+    slice.modelCallsGranted += 1;
   }
   const signal = slice.control.beginModelCall();
   const callStartedAt = new Date();
