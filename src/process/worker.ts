@@ -11,6 +11,7 @@ import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Embedder } from '../memory/embedder.js';
 import type { Db } from '../storage/db.js';
+import { chainAudit, drainAudit } from '../trust/audit.js';
 import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
 import { type EngineHost, Execution } from './execution.js';
@@ -36,6 +37,11 @@ export interface WorkerOptions {
   retentionMs?: number;
   /** Sign and store an audit checkpoint this often when the log has grown (0: never); default 0. */
   checkpointEveryMs?: number;
+  /**
+   * Chain pending audit entries this often (0: never); default 100 ms. The period bounds
+   * how long an entry stays un-chained (not yet tamper-evident) while workers run.
+   */
+  chainEveryMs?: number;
   id?: string;
   /** Called for each slice that starts and ends (for demos and logs). */
   onEvent?: (event: WorkerEvent) => void;
@@ -85,6 +91,8 @@ export class Worker {
   private heartbeat: NodeJS.Timeout | undefined;
   private reaper: NodeJS.Timeout | undefined;
   private checkpointer: NodeJS.Timeout | undefined;
+  private chainer: NodeJS.Timeout | undefined;
+  private chaining: Promise<unknown> | undefined;
   private readonly cleanups: (() => unknown)[] = [];
   private readonly engine: EngineHost;
   /** Executions of processes this worker ran, so their next slice goes on from memory instead of replaying. */
@@ -154,6 +162,25 @@ export class Worker {
       };
       this.checkpointer = setInterval(() => void checkpoint(), checkpointEvery);
     }
+    const chainEvery = this.options.chainEveryMs ?? 100;
+    if (chainEvery > 0) {
+      const chain = () => {
+        if (this.chaining !== undefined) return;
+        // One batch per tick; a chainer already at work elsewhere makes this one skip.
+        this.chaining = chainAudit(this.host.db, { wait: false })
+          .catch((error: unknown) =>
+            this.emit({
+              type: 'error',
+              message: `audit chaining failed: ${toAosError(error).message}`,
+              workerId: this.id,
+            }),
+          )
+          .finally(() => {
+            this.chaining = undefined;
+          });
+      };
+      this.chainer = setInterval(chain, chainEvery);
+    }
     this.loopDone = this.loop();
   }
 
@@ -187,9 +214,13 @@ export class Worker {
     clearInterval(this.heartbeat);
     clearInterval(this.reaper);
     clearInterval(this.checkpointer);
+    clearInterval(this.chainer);
+    await this.chaining;
     await this.loopDone;
     for (const cleanup of this.cleanups) await cleanup();
     await releaseAll(this.host.db, this.id).catch(() => 0);
+    // Chain what the last slices appended, so it does not wait for the next chainer.
+    if ((this.options.chainEveryMs ?? 100) > 0) await drainAudit(this.host.db).catch(() => 0);
     for (const execution of this.executions.values()) execution.abandon();
     this.executions.clear();
   }
