@@ -96,7 +96,8 @@ begin
   perform set_config('aos.audit_chainer', 'on', true);
   insert into aos.audit (id, at, kind, pid, actor, data, prev_hash, hash)
     select * from unnest(v_ids, v_ats, v_kinds, v_pids, v_actors, v_datas, v_prevs, v_hashes);
-  delete from aos.audit_pending where seq = any(v_seqs);
+  -- Exactly the rows chained (a join, not "= any": a generic plan would scan the array per row).
+  delete from aos.audit_pending p using unnest(v_seqs) as chained(seq) where p.seq = chained.seq;
   perform set_config('aos.audit_chainer', 'off', true);
   update aos.audit_head set id = v_id, hash = v_hash;
   return v_id - v_head.id;
