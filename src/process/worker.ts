@@ -38,8 +38,9 @@ export interface WorkerOptions {
   /** Sign and store an audit checkpoint this often when the log has grown (0: never); default 0. */
   checkpointEveryMs?: number;
   /**
-   * Chain pending audit entries this often (0: never); default 100 ms. The period bounds
-   * how long an entry stays un-chained (not yet tamper-evident) while workers run.
+   * Chain pending audit entries this often while running processes (and once after a
+   * slice ends), ten times less often when idle (0: never); default 100 ms. The period
+   * bounds how long an entry stays un-chained (not yet tamper-evident).
    */
   chainEveryMs?: number;
   id?: string;
@@ -93,6 +94,8 @@ export class Worker {
   private checkpointer: NodeJS.Timeout | undefined;
   private chainer: NodeJS.Timeout | undefined;
   private chaining: Promise<unknown> | undefined;
+  /** A slice ended since the last chainer batch: its last entries may be pending. */
+  private sliceEndedSinceChain = false;
   private readonly cleanups: (() => unknown)[] = [];
   private readonly engine: EngineHost;
   /** Executions of processes this worker ran, so their next slice goes on from memory instead of replaying. */
@@ -164,8 +167,13 @@ export class Worker {
     }
     const chainEvery = this.options.chainEveryMs ?? 100;
     if (chainEvery > 0) {
+      let lastChainAt = 0;
       const chain = () => {
         if (this.chaining !== undefined) return;
+        const busy = this.active.size > 0 || this.sliceEndedSinceChain;
+        if (!busy && Date.now() - lastChainAt < chainEvery * 10) return;
+        lastChainAt = Date.now();
+        this.sliceEndedSinceChain = false;
         // One batch per tick; a chainer already at work elsewhere makes this one skip.
         this.chaining = chainAudit(this.host.db, { wait: false })
           .catch((error: unknown) =>
@@ -284,6 +292,7 @@ export class Worker {
         this.emit({ type: 'error', pid: row.pid, message: toAosError(error).message, workerId: this.id });
       } finally {
         this.active.delete(row.pid);
+        this.sliceEndedSinceChain = true;
         this.host.poke();
       }
     })();
