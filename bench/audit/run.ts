@@ -7,7 +7,8 @@
  *    chaining rate over the same time, the lag (entries pending, and the age of the
  *    oldest, sampled at each tick), and how long the chainer takes to catch up after.
  * 2. The same clients appending with the previous design (migration 0003: each entry
- *    chained at commit under the head row lock), in another database, for the ratio.
+ *    chained at commit under the head row lock), in another database, for the ratio;
+ *    and the floor: the same clients each committing one plain insert of a similar row.
  * 3. The chainer's capacity: the time to chain a backlog of pending entries.
  * 4. The time to verify a chain of 1,000,000 entries in the client.
  *
@@ -58,15 +59,30 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
-/** `clients` loops appending one entry per transaction for `appendSeconds`; returns how many and how long. */
-async function appendFor(db: Db): Promise<{ entries: number; seconds: number }> {
+/**
+ * `clients` loops appending one entry per transaction for `appendSeconds` (or, with
+ * `floor`, inserting a similar row into a plain table); returns how many and how long.
+ */
+async function appendFor(db: Db, floor = false): Promise<{ entries: number; seconds: number }> {
   let appended = 0;
   const stopAt = Date.now() + appendSeconds * 1000;
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       while (Date.now() < stopAt) {
-        await appendAudit(db, { kind: 'bench', pid: client, actor: 'bench', data: { client, n: appended } });
+        if (floor) {
+          await db.query(
+            "insert into bench_floor (kind, pid, actor, data) values ('bench', $1, 'bench', $2)",
+            [client, JSON.stringify({ client, n: appended })],
+          );
+        } else {
+          await appendAudit(db, {
+            kind: 'bench',
+            pid: client,
+            actor: 'bench',
+            data: { client, n: appended },
+          });
+        }
         appended += 1;
       }
     }),
@@ -126,6 +142,12 @@ async function main(): Promise<void> {
     const baselineDb = await open('commit');
     await baselineDb.exec(chainAtCommitSql);
     const baseline = await appendFor(baselineDb);
+
+    // 2b. The floor: the same clients each committing one plain insert of a similar row.
+    await baselineDb.exec(
+      'create table bench_floor (id bigint generated always as identity primary key, kind text, pid bigint, actor text, data text)',
+    );
+    const floor = await appendFor(baselineDb, true);
 
     // 3. The chainer's capacity: a backlog of pending entries, chained in batches of 10,000.
     await db.query(
@@ -204,6 +226,13 @@ async function main(): Promise<void> {
         entries: baseline.entries,
         entriesPerSecond: Math.round(baselineRate),
         asyncOverCommitRatio: Number((appendRate / baselineRate).toFixed(2)),
+      },
+      floor: {
+        clients,
+        seconds: floor.seconds,
+        entries: floor.entries,
+        entriesPerSecond: Math.round(floor.entries / floor.seconds),
+        asyncOverFloorRatio: Number((appendRate / (floor.entries / floor.seconds)).toFixed(2)),
       },
       chainerCapacity: {
         entries: drained,
