@@ -26,7 +26,7 @@ import { migrate } from './storage/migrate.js';
 import { embeddedHome } from './storage/open-database.js';
 import { type Caller, grants, localUser } from './syscalls/syscall.js';
 import { type SyscallName, type Syscalls, syscalls } from './syscalls/table.js';
-import { appendAudit } from './trust/audit.js';
+import { appendAudit, drainAudit } from './trust/audit.js';
 import {
   createOtlpExporter,
   type OtlpExporter,
@@ -110,6 +110,8 @@ export interface Kernel {
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { db } = options;
   if (options.migrate ?? true) await migrate(db);
+  // Chain audit entries left pending (appended since the last chainer ran).
+  await drainAudit(db);
   const fileSystem = { maxFileBytes: maxFileBytesOf(options.fileSystem?.maxFileBytes) };
   const embedder = options.embedder ?? embedderFromEnvironment();
   const tools = new ToolRegistry([
@@ -244,6 +246,9 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     async close() {
       try {
         await otlp?.shutdown();
+        // Chain what this kernel appended (a CLI command's audit entry), best effort:
+        // the next chainer (a worker, the next kernel) takes it otherwise.
+        await drainAudit(db).catch(() => 0);
       } finally {
         for (const stop of stopListening) await stop();
         await db.close();

@@ -2,6 +2,8 @@
  * The tamper suite: each way of changing the audit log behind aos's back is detected,
  * at the right entry: edited payload, edited hash, a deleted entry, a forged one,
  * two reordered, a cut tail, and an edit by a superuser who disabled the triggers.
+ * And the chainer: entries appended by transactions that commit out of order are each
+ * chained exactly once.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AosError } from '../src/errors.js';
 import type { Db } from '../src/storage/db.js';
 import { migrate } from '../src/storage/migrate.js';
-import { appendAudit, entryHash, verifyChain } from '../src/trust/audit.js';
+import {
+  appendAudit,
+  chainAudit,
+  drainAudit,
+  entryHash,
+  unchainedCount,
+  verifyChain,
+} from '../src/trust/audit.js';
 import { type CheckpointConfig, writeCheckpoint } from '../src/trust/audit-checkpoints.js';
 import { verifyAudit } from '../src/trust/verify-audit.js';
 import { testDatabases } from './support/databases.js';
@@ -22,7 +31,7 @@ describe.each(testDatabases)('audit log tampering on $name', (database) => {
     drop = undefined;
   });
 
-  /** A log of ten entries, and a checkpoint config in a fresh folder. */
+  /** A log of ten chained entries, and a checkpoint config in a fresh folder. */
   async function logOfTen(): Promise<{ db: Db; config: CheckpointConfig }> {
     const created = await database.create();
     drop = created.drop;
@@ -35,6 +44,7 @@ describe.each(testDatabases)('audit log tampering on $name', (database) => {
         data: { index, note: `entry ${index}` },
       });
     }
+    expect(await drainAudit(created.db)).toBe(10);
     const folder = mkdtempSync(join(tmpdir(), 'aos-audit-'));
     return {
       db: created.db,
@@ -71,6 +81,141 @@ describe.each(testDatabases)('audit log tampering on $name', (database) => {
       expect((error as AosError).code).toBe('forbidden');
     }
   });
+
+  it('keeps appended entries pending until the chainer runs, and verify chains them first', async () => {
+    const { db, config } = await logOfTen();
+    await appendAudit(db, { kind: 'test', actor: 'user:test', data: { late: 1 } });
+    await appendAudit(db, { kind: 'test', actor: 'user:test', data: { late: 2 } });
+    expect(await unchainedCount(db)).toBe(2);
+    expect(await verifyChain(db)).toMatchObject({ ok: true, entries: 10 });
+    expect(await verifyAudit(db, config)).toMatchObject({
+      ok: true,
+      entries: 12,
+      head: { id: 12 },
+      unchained: 0,
+    });
+    const late = await db.query<{ id: number; data: string }>('select id, data from aos.audit where id > 10');
+    expect(late.rows).toEqual([
+      { id: 11, data: '{"late":1}' },
+      { id: 12, data: '{"late":2}' },
+    ]);
+    expect(await chainAudit(db)).toBe(0);
+  });
+
+  it('refuses changes to pending entries, and writes to the chain except by the chainer', async () => {
+    const { db } = await logOfTen();
+    await appendAudit(db, { kind: 'test', actor: 'user:test', data: { pending: true } });
+    for (const statement of [
+      "update aos.audit_pending set kind = 'x'",
+      'delete from aos.audit_pending',
+      'truncate aos.audit_pending',
+      `insert into aos.audit (id, at, kind, pid, actor, data, prev_hash, hash)
+       values (11, '2026-01-01T00:00:00.000000Z', 'test', null, 'user:mallory', '{}', '\\x00', '\\x00')`,
+    ]) {
+      const error = await db.query(statement).catch((caught: unknown) => caught);
+      expect(error, statement).toBeInstanceOf(AosError);
+      expect((error as AosError).code, statement).toBe('forbidden');
+    }
+    expect(await unchainedCount(db)).toBe(1);
+    expect(await drainAudit(db)).toBe(1);
+  });
+
+  it('never chains the entries of a transaction that rolled back', async () => {
+    const { db, config } = await logOfTen();
+    await db
+      .transaction(async (tx) => {
+        await appendAudit(tx, { kind: 'test', actor: 'user:test', data: { undone: true } });
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    await appendAudit(db, { kind: 'test', actor: 'user:test', data: { kept: true } });
+    expect(await verifyAudit(db, config)).toMatchObject({ ok: true, entries: 11, unchained: 0 });
+    const kept = await db.query<{ data: string }>('select data from aos.audit where id = 11');
+    expect(kept.rows[0]?.data).toBe('{"kept":true}');
+  });
+
+  it.skipIf(database.name === 'pglite')(
+    'chains entries of concurrent transactions that commit out of order, each exactly once',
+    async () => {
+      const { db, config } = await logOfTen();
+      // Scripted: T1 appends first (the lower seq) but commits after T2; a chainer runs in between.
+      let releaseFirst!: () => void;
+      const firstMayCommit = new Promise<void>((resolve) => {
+        releaseFirst = resolve;
+      });
+      let firstAppended!: () => void;
+      const firstHasAppended = new Promise<void>((resolve) => {
+        firstAppended = resolve;
+      });
+      const first = db.transaction(async (tx) => {
+        await appendAudit(tx, { kind: 'order', actor: 'user:test', data: { tx: 'T1', n: 1 } });
+        firstAppended();
+        await firstMayCommit;
+        await appendAudit(tx, { kind: 'order', actor: 'user:test', data: { tx: 'T1', n: 2 } });
+      });
+      await firstHasAppended;
+      await db.transaction(async (tx) => {
+        await appendAudit(tx, { kind: 'order', actor: 'user:test', data: { tx: 'T2', n: 1 } });
+      });
+      expect(await chainAudit(db)).toBe(1);
+      releaseFirst();
+      await first;
+      expect(await chainAudit(db)).toBe(2);
+      const ordered = await db.query<{ id: number; data: string }>(
+        "select id, data from aos.audit where kind = 'order' order by id",
+      );
+      expect(ordered.rows).toEqual([
+        { id: 11, data: '{"n":1,"tx":"T2"}' },
+        { id: 12, data: '{"n":1,"tx":"T1"}' },
+        { id: 13, data: '{"n":2,"tx":"T1"}' },
+      ]);
+
+      // Many: 40 transactions of 3 entries each, sleeping between appends so that they
+      // interleave and commit in no particular order, some rolling back, while two
+      // chainers (one waiting, one skipping when busy) run all along.
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      let appending = true;
+      const chainers = [true, false].map(async (wait) => {
+        let chained = 0;
+        while (appending) {
+          chained += await chainAudit(db, { wait, limit: 7 });
+          await sleep(1);
+        }
+        return chained;
+      });
+      const transactions = Array.from({ length: 40 }, (_, tx) =>
+        db
+          .transaction(async (q) => {
+            for (let n = 0; n < 3; n++) {
+              await appendAudit(q, { kind: 'many', actor: 'user:test', data: { tx, n } });
+              await sleep(Math.floor(Math.random() * 15));
+            }
+            if (tx % 10 === 9) throw new Error('roll back');
+          })
+          .catch(() => undefined),
+      );
+      await Promise.all(transactions);
+      appending = false;
+      const chainedWhileAppending = (await Promise.all(chainers)).reduce((sum, count) => sum + count, 0);
+      const chainedAfter = await drainAudit(db);
+      expect(chainedWhileAppending + chainedAfter).toBe(36 * 3);
+      const many = await db.query<{ data: string }>("select data from aos.audit where kind = 'many'");
+      const keys = many.rows.map((row) => {
+        const data = JSON.parse(row.data) as { tx: number; n: number };
+        return `${data.tx}:${data.n}`;
+      });
+      const expected = Array.from({ length: 40 }, (_, tx) => tx)
+        .filter((tx) => tx % 10 !== 9)
+        .flatMap((tx) => [0, 1, 2].map((n) => `${tx}:${n}`));
+      expect([...keys].sort()).toEqual([...expected].sort());
+      expect(await verifyAudit(db, config)).toMatchObject({
+        ok: true,
+        entries: 13 + 36 * 3,
+        head: { id: 13 + 36 * 3 },
+        unchained: 0,
+      });
+    },
+  );
 
   it('detects an edited payload', async () => {
     const { db } = await logOfTen();

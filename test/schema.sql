@@ -40,6 +40,7 @@ table aos.audit_pending
   pid bigint
   actor text not null
   data text not null
+  at text not null default to_char((clock_timestamp() AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::text)
 
 table aos.cpu_grants
   id bigint not null
@@ -229,9 +230,10 @@ function aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer, p_may_de
 function aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text, p_started_at timestamp with time zone, p_op integer, p_seq integer) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.approve(p_pid bigint, p_id bigint, p_reason text) returns text;
 function aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text) returns void;
-function aos.audit_chain_pending() returns trigger;
+function aos.audit_chainer_only() returns trigger;
 function aos.audit_entry_text(p_id bigint, p_at text, p_kind text, p_pid bigint, p_actor text, p_data text) returns text;
 function aos.audit_reject_change() returns trigger;
+function aos.chain_audit(p_limit integer, p_wait boolean) returns integer;
 function aos.check_lease(p_pid bigint, p_generation bigint) returns aos.processes;
 function aos.decide_approval(p_pid bigint, p_id bigint, p_approved boolean, p_reason text, p_actor text) returns text;
 function aos.deny(p_pid bigint, p_id bigint, p_reason text) returns text;

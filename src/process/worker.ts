@@ -11,6 +11,7 @@ import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Embedder } from '../memory/embedder.js';
 import type { Db } from '../storage/db.js';
+import { chainAudit, drainAudit } from '../trust/audit.js';
 import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
 import { type EngineHost, Execution } from './execution.js';
@@ -36,6 +37,12 @@ export interface WorkerOptions {
   retentionMs?: number;
   /** Sign and store an audit checkpoint this often when the log has grown (0: never); default 0. */
   checkpointEveryMs?: number;
+  /**
+   * Chain pending audit entries this often while running processes (and once after a
+   * slice ends), ten times less often when idle (0: never); default 100 ms. The period
+   * bounds how long an entry stays un-chained (not yet tamper-evident).
+   */
+  chainEveryMs?: number;
   id?: string;
   /** Called for each slice that starts and ends (for demos and logs). */
   onEvent?: (event: WorkerEvent) => void;
@@ -85,6 +92,10 @@ export class Worker {
   private heartbeat: NodeJS.Timeout | undefined;
   private reaper: NodeJS.Timeout | undefined;
   private checkpointer: NodeJS.Timeout | undefined;
+  private chainer: NodeJS.Timeout | undefined;
+  private chaining: Promise<unknown> | undefined;
+  /** A slice ended since the last chainer batch: its last entries may be pending. */
+  private sliceEndedSinceChain = false;
   private readonly cleanups: (() => unknown)[] = [];
   private readonly engine: EngineHost;
   /** Executions of processes this worker ran, so their next slice goes on from memory instead of replaying. */
@@ -154,6 +165,30 @@ export class Worker {
       };
       this.checkpointer = setInterval(() => void checkpoint(), checkpointEvery);
     }
+    const chainEvery = this.options.chainEveryMs ?? 100;
+    if (chainEvery > 0) {
+      let lastChainAt = 0;
+      const chain = () => {
+        if (this.chaining !== undefined) return;
+        const busy = this.active.size > 0 || this.sliceEndedSinceChain;
+        if (!busy && Date.now() - lastChainAt < chainEvery * 10) return;
+        lastChainAt = Date.now();
+        this.sliceEndedSinceChain = false;
+        // One batch per tick; a chainer already at work elsewhere makes this one skip.
+        this.chaining = chainAudit(this.host.db, { wait: false })
+          .catch((error: unknown) =>
+            this.emit({
+              type: 'error',
+              message: `audit chaining failed: ${toAosError(error).message}`,
+              workerId: this.id,
+            }),
+          )
+          .finally(() => {
+            this.chaining = undefined;
+          });
+      };
+      this.chainer = setInterval(chain, chainEvery);
+    }
     this.loopDone = this.loop();
   }
 
@@ -187,9 +222,13 @@ export class Worker {
     clearInterval(this.heartbeat);
     clearInterval(this.reaper);
     clearInterval(this.checkpointer);
+    clearInterval(this.chainer);
+    await this.chaining;
     await this.loopDone;
     for (const cleanup of this.cleanups) await cleanup();
     await releaseAll(this.host.db, this.id).catch(() => 0);
+    // Chain what the last slices appended, so it does not wait for the next chainer.
+    if ((this.options.chainEveryMs ?? 100) > 0) await drainAudit(this.host.db).catch(() => 0);
     for (const execution of this.executions.values()) execution.abandon();
     this.executions.clear();
   }
@@ -253,6 +292,7 @@ export class Worker {
         this.emit({ type: 'error', pid: row.pid, message: toAosError(error).message, workerId: this.id });
       } finally {
         this.active.delete(row.pid);
+        this.sliceEndedSinceChain = true;
         this.host.poke(row.pid);
       }
     })();

@@ -1,6 +1,6 @@
 /** audit verify, audit show, audit checkpoint: the tamper-evident log. */
 import { z } from 'zod';
-import { listAudit } from '../trust/audit.js';
+import { drainAudit, listAudit } from '../trust/audit.js';
 import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import { verifyAudit } from '../trust/verify-audit.js';
 import { pidSchema } from './schemas.js';
@@ -28,20 +28,22 @@ export const auditFilterSchema = z
 
 export const auditShowSyscall = defineSyscall({
   name: 'audit show',
-  summary: 'Show audit entries, oldest first, filtered by process, kind and time',
+  summary: 'Show audit entries, oldest first, filtered by process, kind and time (chains pending ones first)',
   input: auditFilterSchema,
   output: z.array(auditEntrySchema),
   capability: 'audit.read',
   readOnly: true,
   errors: ['invalid_input'],
   async handler(kernel, input) {
+    await drainAudit(kernel.db);
     return listAudit(kernel.db, input);
   },
 });
 
 export const auditVerifySyscall = defineSyscall({
   name: 'audit verify',
-  summary: 'Recompute the hash chain and check the signed checkpoints; report the first bad entry and why',
+  summary:
+    'Chain pending entries, recompute the hash chain and check the signed checkpoints; report the first bad entry and why',
   input: z.object({}).strict(),
   output: z.object({
     ok: z.boolean(),
@@ -49,6 +51,12 @@ export const auditVerifySyscall = defineSyscall({
     head: z.object({ id: z.number().int(), hash: z.string() }),
     firstBad: z.object({ id: z.number().int(), reason: z.string() }).optional(),
     checkpoints: z.object({ checked: z.number().int(), latestId: z.number().int().nullable() }),
+    unchained: z
+      .number()
+      .int()
+      .describe(
+        'entries committed but not yet chained when the check ended: not covered, not yet tamper-evident',
+      ),
   }),
   capability: 'audit.read',
   readOnly: true,
@@ -60,7 +68,7 @@ export const auditVerifySyscall = defineSyscall({
 
 export const auditCheckpointSyscall = defineSyscall({
   name: 'audit checkpoint',
-  summary: 'Sign the chain head with the audit key and store it outside the database',
+  summary: 'Chain pending entries, sign the chain head with the audit key and store it outside the database',
   input: z.object({}).strict(),
   output: z
     .object({ id: z.number().int(), hash: z.string(), at: z.string(), signature: z.string() })

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { AosError } from '../errors.js';
 import { canonicalJson } from '../process/agent-definition.js';
 import type { Queryable } from '../storage/db.js';
+import { drainAudit } from './audit.js';
 
 /** Where the signing key and the checkpoints are. */
 export interface CheckpointConfig {
@@ -63,11 +64,15 @@ function statement(checkpoint: Omit<Checkpoint, 'signature'>): Buffer {
   return Buffer.from(canonicalJson({ id: checkpoint.id, hash: checkpoint.hash, at: checkpoint.at }));
 }
 
-/** Signs the current head and stores it at the target; returns it (undefined when the log is empty). */
+/**
+ * Chains what is pending, signs the chain's head and stores it at the target; returns it
+ * (undefined when the chain is empty).
+ */
 export async function writeCheckpoint(
   db: Queryable,
   config: CheckpointConfig,
 ): Promise<Checkpoint | undefined> {
+  await drainAudit(db);
   const head = await db.query<{ id: number; hash: Buffer }>(
     'select id, hash from aos.audit order by id desc limit 1',
   );

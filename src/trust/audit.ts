@@ -1,7 +1,9 @@
 /**
  * The audit log: append-only entries in aos.audit, each hash-chained to the one
- * before (sha256 over the previous hash and the entry's stored text). Verification
- * recomputes the chain here, from the raw columns, trusting nothing in the database.
+ * before (sha256 over the previous hash and the entry's stored text). Appends are
+ * plain inserts into aos.audit_pending; a chainer (aos.chain_audit) moves committed
+ * ones into the chain in batches. Verification recomputes the chain here, from the
+ * raw columns, trusting nothing in the database.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../process/agent-definition.js';
@@ -39,7 +41,7 @@ interface AuditRow {
   hash: Buffer;
 }
 
-/** Appends an entry in the caller's transaction (or on its own); it is chained when that commits. */
+/** Appends an entry in the caller's transaction (or on its own); it is chained after that commits. */
 export async function appendAudit(db: Queryable, record: AuditRecord): Promise<void> {
   await db.query('select aos.audit_append($1, $2, $3, $4)', [
     record.kind,
@@ -49,10 +51,50 @@ export async function appendAudit(db: Queryable, record: AuditRecord): Promise<v
   ]);
 }
 
-/** The hash of an entry, as aos.audit_append computes it. */
+/** The hash of an entry, as aos.chain_audit computes it. */
 export function entryHash(previous: Buffer, row: Omit<AuditRow, 'prev_hash' | 'hash'>): Buffer {
   const text = [row.id, row.at, row.kind, row.pid ?? '', row.actor, row.data].join('\n');
   return createHash('sha256').update(previous).update(text, 'utf8').digest();
+}
+
+/** What one chainer call may take: the batch size, and whether to wait for another chainer. */
+export interface ChainOptions {
+  /** Entries chained per transaction at most; default 10,000. */
+  limit?: number;
+  /** Wait for a chainer at work to finish (default true); false returns 0 at once instead. */
+  wait?: boolean;
+}
+
+/** Chains up to `limit` committed pending entries in one transaction; returns how many. */
+export async function chainAudit(db: Queryable, options: ChainOptions = {}): Promise<number> {
+  const result = await db.query<{ chained: number }>('select aos.chain_audit($1, $2) as chained', [
+    options.limit ?? 10_000,
+    options.wait ?? true,
+  ]);
+  return Number(result.rows[0]?.chained ?? 0);
+}
+
+/**
+ * Chains every entry committed before the call (batch after batch, until a batch comes
+ * back short, or as many batches as there were pending entries at the start, so that
+ * appends arriving faster than the chainer cannot keep it here forever); returns how many.
+ */
+export async function drainAudit(db: Queryable, options: ChainOptions = {}): Promise<number> {
+  const limit = options.limit ?? 10_000;
+  const batches = Math.ceil((await unchainedCount(db)) / limit) + 1;
+  let chained = 0;
+  for (let batch = 0; batch < batches; batch++) {
+    const count = await chainAudit(db, { ...options, limit });
+    chained += count;
+    if (count < limit) break;
+  }
+  return chained;
+}
+
+/** Committed entries not chained yet (not yet tamper-evident). */
+export async function unchainedCount(db: Queryable): Promise<number> {
+  const result = await db.query<{ count: number }>('select count(*)::int as count from aos.audit_pending');
+  return Number(result.rows[0]?.count ?? 0);
 }
 
 /** The chain's first previous hash. */

@@ -1,6 +1,9 @@
-/** Verifies the audit log: the hash chain, then every signed checkpoint against it. */
+/**
+ * Verifies the audit log: chains what is committed and pending first, then checks the
+ * hash chain, then every signed checkpoint against it.
+ */
 import type { Queryable } from '../storage/db.js';
-import { type ChainCheck, verifyChain } from './audit.js';
+import { type ChainCheck, drainAudit, unchainedCount, verifyChain } from './audit.js';
 import {
   type CheckpointConfig,
   checkpointSigned,
@@ -11,11 +14,21 @@ import {
 /** The result of `aos audit verify`. */
 export interface AuditVerification extends ChainCheck {
   checkpoints: { checked: number; latestId: number | null };
+  /**
+   * Entries committed but not chained when the check ended (appended while it ran):
+   * not covered by the check, and not yet tamper-evident.
+   */
+  unchained: number;
 }
 
-/** Checks the chain, then that each checkpoint is signed, present, and unchanged; reports the first problem. */
+/**
+ * Chains pending entries, checks the chain, then that each checkpoint is signed,
+ * present, and unchanged; reports the first problem.
+ */
 export async function verifyAudit(db: Queryable, config: CheckpointConfig): Promise<AuditVerification> {
-  const chain = await verifyChain(db);
+  await drainAudit(db);
+  const checked = await verifyChain(db);
+  const chain = { ...checked, unchained: await unchainedCount(db) };
   const checkpoints = await readCheckpoints(config);
   const latestId = checkpoints.reduce<number | null>(
     (latest, checkpoint) => Math.max(latest ?? 0, checkpoint.id),

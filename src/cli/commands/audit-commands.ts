@@ -7,7 +7,7 @@ import {
   auditShowSyscall,
   auditVerifySyscall,
 } from '../../syscalls/audit.js';
-import { listAudit } from '../../trust/audit.js';
+import { drainAudit, listAudit } from '../../trust/audit.js';
 import { defineCommand, syscallCommand } from '../command.js';
 
 export const auditShowCommand = syscallCommand(auditShowSyscall, {
@@ -32,9 +32,12 @@ export const auditVerifyCommand = syscallCommand(auditVerifySyscall, {
   positional: [],
   examples: ['aos audit verify', 'aos audit verify --json'],
   format: (check) =>
-    check.ok
+    (check.ok
       ? `ok: ${check.entries} entries, chain head ${check.head.id} (${check.head.hash.slice(0, 16)}…), ${check.checkpoints.checked} signed checkpoints agree`
-      : `TAMPERED at entry ${check.firstBad?.id}: ${check.firstBad?.reason}\n(${check.entries} entries before it verify; ${check.checkpoints.checked} checkpoints read)`,
+      : `TAMPERED at entry ${check.firstBad?.id}: ${check.firstBad?.reason}\n(${check.entries} entries before it verify; ${check.checkpoints.checked} checkpoints read)`) +
+    (check.unchained === 0
+      ? ''
+      : `\n${check.unchained} more entries were appended while verifying and are not chained yet: not checked, not yet tamper-evident`),
   exitCode: (check) => (check.ok ? 0 : 5),
 });
 
@@ -60,6 +63,7 @@ export const auditExportCommand = defineCommand({
   streams: true,
   async run(context, input) {
     const kernel = await context.kernel();
+    await drainAudit(kernel.db);
     let exported = 0;
     let afterId = 0;
     for (;;) {
