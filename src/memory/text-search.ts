@@ -44,7 +44,7 @@ async function lexemesOf(
             (select count(*) from (select 1 from aos.memories m
                                     where m.namespace = any($2) and m.search @@ q.term::tsquery
                                     limit $3) c)::int as df
-       from unnest(to_tsvector('english', $1)) t,
+       from unnest(to_tsvector('aos.english_words', $1)) t,
             lateral (select chr(39) || replace(replace(t.lexeme, chr(92), chr(92) || chr(92)), chr(39), chr(39) || chr(39))
                             || chr(39) as term) q`,
     [query, namespaces, cap],
