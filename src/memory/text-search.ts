@@ -1,6 +1,7 @@
 /**
- * Full-text retrieval in PostgreSQL: the query's lexemes (english stemming, stop words
- * dropped) joined with OR, so a memory matching any of them is a candidate (AND-style
+ * Full-text retrieval in PostgreSQL: the query's lexemes (configuration aos.english_words,
+ * migration 0012: words as written, lower-cased, english stop words dropped, no stemming,
+ * which conflated the words that tell memories apart) joined with OR, so a memory matching any of them is a candidate (AND-style
  * queries miss most questions), ranked by BM25 over the lexemes of the generated tsvector:
  * rare words count more than common ones (ts_rank knows no document frequency; it is kept
  * as an option for comparison). A query of only stop words has no lexemes: no candidates.
