@@ -139,7 +139,7 @@ describe.each(testDatabases)('memory on $name', (database) => {
       expandNeighbours: false,
     });
     expect(lisbon[0]).toMatchObject({ id: 't4', via: expect.arrayContaining(['text']) });
-    // No word in common with the stored turn ("baking" vs "bakes", a stem the stemmer keeps apart): the vector finds it.
+    // No word in common with the stored turn ("bakery" vs "baking"): the vector finds it.
     const vectorOnly = await searchMemories(db, {
       namespaces: ['conv'],
       query: 'bakery',
@@ -168,6 +168,31 @@ describe.each(testDatabases)('memory on $name', (database) => {
       embedder,
     });
     expect(factsOnly.map((result) => result.id)).toEqual(['f1']);
+  });
+
+  it('matches full text by the words as written, without stemming', async () => {
+    await fresh();
+    await addMemories(
+      db,
+      'runs',
+      [
+        { id: 'r1', text: 'I ran my first marathon this morning.' },
+        { id: 'r2', text: 'My neighbour runs past every morning.' },
+      ],
+      { embedder },
+    );
+    const textOnly = (query: string) =>
+      searchMemories(db, {
+        namespaces: ['runs'],
+        query,
+        embedder,
+        weights: { vector: 0, recency: 0 },
+        expandNeighbours: false,
+      }).then((results) => results.map((result) => result.id));
+    // English stemming would make "run" match "runs" (r2) and rank it with the marathon.
+    expect(await textOnly('run')).toEqual([]);
+    expect(await textOnly('runs')).toEqual(['r2']);
+    expect(await textOnly('when did I run the marathon')).toEqual(['r1']);
   });
 
   it('expands a hit to its neighbouring turns in the same thread', async () => {

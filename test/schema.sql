@@ -108,8 +108,8 @@ table aos.memories
   meta jsonb not null default '{}'::jsonb
   embedding ARRAY
   embedding_model text
-  search tsvector
   created_at timestamp with time zone not null default now()
+  search tsvector
 
 table aos.migrations
   id integer not null

@@ -34,7 +34,7 @@ const systems: { name: string; options: Partial<SearchOptions> }[] = [
     options: { weights: { vector: 0, textRanking: 'ts_rank', recency: 0 }, expandNeighbours: false },
   },
   {
-    name: 'aos full text (BM25 over lexemes)',
+    name: 'aos full text (BM25 over words)',
     options: { weights: { vector: 0, recency: 0 }, expandNeighbours: false },
   },
   {

@@ -44,7 +44,7 @@ export const defaultSearchWeights: Readonly<SearchWeights> = Object.freeze({
   neighbourWindow: 2,
   neighbourDecay: 0.5,
   textRanking: 'bm25',
-  bm25K1: 0.6,
+  bm25K1: 2,
   bm25B: 0.9,
   commonShare: 0.25,
 });

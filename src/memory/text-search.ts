@@ -1,6 +1,7 @@
 /**
- * Full-text retrieval in PostgreSQL: the query's lexemes (english stemming, stop words
- * dropped) joined with OR, so a memory matching any of them is a candidate (AND-style
+ * Full-text retrieval in PostgreSQL: the query's lexemes (configuration aos.english_words,
+ * migration 0012: words as written, lower-cased, english stop words dropped, no stemming,
+ * which conflated the words that tell memories apart) joined with OR, so a memory matching any of them is a candidate (AND-style
  * queries miss most questions), ranked by BM25 over the lexemes of the generated tsvector:
  * rare words count more than common ones (ts_rank knows no document frequency; it is kept
  * as an option for comparison). A query of only stop words has no lexemes: no candidates.
@@ -44,7 +45,7 @@ async function lexemesOf(
             (select count(*) from (select 1 from aos.memories m
                                     where m.namespace = any($2) and m.search @@ q.term::tsquery
                                     limit $3) c)::int as df
-       from unnest(to_tsvector('english', $1)) t,
+       from unnest(to_tsvector('aos.english_words', $1)) t,
             lateral (select chr(39) || replace(replace(t.lexeme, chr(92), chr(92) || chr(92)), chr(39), chr(39) || chr(39))
                             || chr(39) as term) q`,
     [query, namespaces, cap],
