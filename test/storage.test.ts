@@ -120,7 +120,7 @@ describe.each(testDatabases)('the Db contract on $name', (database) => {
     try {
       const [first, other] = await Promise.all([migrate(db), migrate(second)]);
       const all = loadMigrations().map((migration) => migration.id);
-      expect([...first, ...other].sort()).toEqual(all);
+      expect([...first, ...other].sort((left, right) => left - right)).toEqual(all);
       expect(await migrate(db)).toEqual([]);
       expect(await checkSchemaVersion(db)).toBe(all.at(-1));
       await db.query("insert into aos.migrations (id, name) values (9999, 'from the future')");
