@@ -36,6 +36,15 @@ export async function requireNamespace(db: Queryable, name: string): Promise<voi
   }
 }
 
+/** Of `names`, those that exist (were written to), in the order given. */
+export async function existingNamespaces(db: Queryable, names: readonly string[]): Promise<string[]> {
+  const found = await db.query<{ name: string }>('select name from aos.namespaces where name = any($1)', [
+    names,
+  ]);
+  const present = new Set(found.rows.map((row) => row.name));
+  return names.filter((name) => present.has(name));
+}
+
 /** The namespaces a process uses by default, most specific first: its own, its agent's, its owner's. */
 export function processNamespaces(process: { pid: number; agentName: string; owner: string }): string[] {
   return [`process:${process.pid}`, `agent:${process.agentName}`, `owner:${process.owner}`];

@@ -1,11 +1,12 @@
 /**
- * Recall, shared by the recall tool, `aos recall` and the memory manager: an id (a page
+ * Recall for `aos recall` (the recall syscall): an id (a page
  * "p3" or a memory's own id) gives that memory whole; anything else is a query over the
  * namespaces that exist among those given, pages included.
  */
 import type { Queryable } from '../storage/db.js';
 import type { Embedder } from './embedder.js';
 import { getMemory } from './memory-store.js';
+import { existingNamespaces } from './namespaces.js';
 import { searchMemories } from './search.js';
 
 /** A recalled memory: where it is, what it is, how well it matched (null for an id), its text. */
@@ -24,10 +25,7 @@ export async function recallMemories(
   query: string,
   options: { k?: number; embedder?: Embedder } = {},
 ): Promise<Recalled[]> {
-  const existing = await db.query<{ name: string }>('select name from aos.namespaces where name = any($1)', [
-    namespaces,
-  ]);
-  const names = namespaces.filter((name) => existing.rows.some((row) => row.name === name));
+  const names = await existingNamespaces(db, namespaces);
   if (names.length === 0) return [];
   const byId = await db.query(
     'select 1 from aos.memories where namespace = any($1) and external_id = $2 limit 1',

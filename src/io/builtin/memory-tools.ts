@@ -8,9 +8,8 @@ import { z } from 'zod';
 import { AosError } from '../../errors.js';
 import type { Embedder } from '../../memory/embedder.js';
 import { addMemories, forgetMemories, getMemory } from '../../memory/memory-store.js';
-import { processNamespaces } from '../../memory/namespaces.js';
+import { existingNamespaces, processNamespaces } from '../../memory/namespaces.js';
 import { searchMemories } from '../../memory/search.js';
-import type { Queryable } from '../../storage/db.js';
 import {
   defineTool,
   errorResult,
@@ -44,15 +43,6 @@ function chosen(context: ToolContext, requested: string | undefined, fallback: s
     return `forbidden: namespace "${requested}" is not this process's; it may use ${allowed.join(', ')}`;
   }
   return [requested];
-}
-
-/** Of `names`, those that exist (were written to), in order. */
-async function existing(db: Queryable, names: string[]): Promise<string[]> {
-  const found = await db.query<{ name: string }>('select name from aos.namespaces where name = any($1)', [
-    names,
-  ]);
-  const present = new Set(found.rows.map((row) => row.name));
-  return names.filter((name) => present.has(name));
 }
 
 /** Runs a tool body; an AosError becomes an error result "code: message". */
@@ -124,7 +114,8 @@ export function memoryTools(embedder: Embedder): Tool[] {
       asResult(async () => {
         const target = chosen(context, input.namespace, allowedOf(context));
         if (typeof target === 'string') return errorResult(target);
-        const namespaces = input.namespace === undefined ? await existing(context.db, target) : target;
+        const namespaces =
+          input.namespace === undefined ? await existingNamespaces(context.db, target) : target;
         if (input.id !== undefined) {
           if (namespaces.length === 0)
             return errorResult(`not_found: no memory "${input.id}" (nothing remembered yet)`);
@@ -168,7 +159,7 @@ export function memoryTools(embedder: Embedder): Tool[] {
       asResult(async () => {
         const target = chosen(context, input.namespace, allowedOf(context));
         if (typeof target === 'string') return errorResult(target);
-        for (const namespace of await existing(context.db, target)) {
+        for (const namespace of await existingNamespaces(context.db, target)) {
           const gone = await forgetMemories(context.db, namespace, [input.id]);
           if (gone.length > 0) {
             const output = { namespace, id: input.id, forgotten: true };
