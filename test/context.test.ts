@@ -343,15 +343,11 @@ describe.each(testDatabases)('the memory manager on $name', (database) => {
     const t = await kernelWithRecorder(requests);
     try {
       // The agent thinks its window is 8,000 tokens; the provider takes only 2,000.
-      const file = t.agent(
+      const file = t.modelAgent(
         'optimist',
+        'openai:mock-model',
         'tools: [produce, finish]\ncontext: { window: 8000 }',
-        'turns:\n  - finish: unused\n',
-      );
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(
-        file,
-        '---\nname: optimist\nmodel: openai:mock-model\ntools: [produce, finish]\ncontext: { window: 8000 }\n---\nYou produce.\n',
+        'You produce.',
       );
       const { pid } = await t.kernel.call('spawn', { agent: file, input: 'go' });
       const done = await t.kernel.call('wait', { pid, timeout: '60s' });
@@ -392,11 +388,11 @@ describe.each(testDatabases)('the memory manager on $name', (database) => {
     const requests: ModelRequest[] = [];
     const t = await kernelWithRecorder(requests);
     try {
-      const file = t.agent('summarised', 'tools: [produce, recall, finish]', 'turns:\n  - finish: unused\n');
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(
-        file,
-        '---\nname: summarised\nmodel: openai:mock-model\ntools: [produce, recall, finish]\ncontext: { window: 6000, prefetch: false }\n---\nYou produce.\n',
+      const file = t.modelAgent(
+        'summarised',
+        'openai:mock-model',
+        'tools: [produce, recall, finish]\ncontext: { window: 6000, prefetch: false }',
+        'You produce.',
       );
       const { pid } = await t.kernel.call('spawn', { agent: file, input: 'summarise me' });
       const done = await t.kernel.call('wait', { pid, timeout: '60s' });
@@ -456,11 +452,11 @@ describe.each(testDatabases)('the memory manager on $name', (database) => {
     const requests: ModelRequest[] = [];
     const t = await kernelWithRecorder(requests);
     try {
-      const file = t.agent('alone', 'tools: [produce, finish]', 'turns:\n  - finish: unused\n');
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(
-        file,
-        '---\nname: alone\nmodel: openai:mock-model\ntools: [produce, finish]\ncontext: { window: 6000, prefetch: false }\n---\nYou produce.\n',
+      const file = t.modelAgent(
+        'alone',
+        'openai:mock-model',
+        'tools: [produce, finish]\ncontext: { window: 6000, prefetch: false }',
+        'You produce.',
       );
       const { pid } = await t.kernel.call('spawn', { agent: file, input: 'page me alone' });
       const done = await t.kernel.call('wait', { pid, timeout: '60s' });

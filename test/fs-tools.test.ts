@@ -6,29 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import { readFile } from '../src/fs/read-file.js';
 import { writeFile } from '../src/fs/write-file.js';
+import type { Kernel } from '../src/kernel.js';
 import { testDatabases } from './support/databases.js';
-import { testKernels } from './support/kernel.js';
+import { journaledToolCalls, testKernels } from './support/kernel.js';
 
 const allTools = 'tools: [fs_write, fs_read, fs_list, fs_grep, fs_history, fs_diff, fs_remove, finish]';
-
-interface ToolStep {
-  name: string;
-  status: string;
-  content: string;
-}
 
 describe.each(testDatabases)('file-system tools on $name', (database) => {
   const start = testKernels(database);
 
-  async function toolSteps(
-    kernel: { db: { query: <Row>(sql: string, params: unknown[]) => Promise<{ rows: Row[] }> } },
-    pid: number,
-  ) {
-    const steps = await kernel.db.query<{ name: string; status: string; content: string }>(
-      "select name, status, output ->> 'content' as content from aos.steps where pid = $1 and kind = 'tool' and name like 'fs_%' order by seq",
-      [pid],
-    );
-    return steps.rows.map((row): ToolStep => ({ name: row.name, status: row.status, content: row.content }));
+  /** The fs_* calls of process `pid`, in order. */
+  async function toolSteps(kernel: Kernel, pid: number) {
+    return (await journaledToolCalls(kernel, pid)).filter((step) => step.name.startsWith('fs_'));
   }
 
   it('writes, reads, lists, greps, diffs and removes files in the process namespace', async () => {

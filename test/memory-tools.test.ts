@@ -3,39 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { HashEmbedder } from '../src/memory/hash-embedder.js';
 import { addMemories, listMemories } from '../src/memory/memory-store.js';
 import { testDatabases } from './support/databases.js';
-import { testKernels } from './support/kernel.js';
-
-interface ToolStep {
-  name: string;
-  status: string;
-  content: string;
-  isError: boolean;
-}
+import { journaledToolCalls, testKernels } from './support/kernel.js';
 
 describe.each(testDatabases)('memory tools on $name', (database) => {
   const start = testKernels(database);
-
-  async function toolSteps(
-    kernel: { db: { query: <Row>(sql: string, params?: unknown[]) => Promise<{ rows: Row[] }> } },
-    pid: number,
-  ) {
-    const steps = await kernel.db.query<{
-      name: string;
-      status: string;
-      output: { content: string; isError?: boolean };
-    }>(
-      "select name, status, output from aos.steps where pid = $1 and kind = 'tool' and name <> 'finish' order by seq",
-      [pid],
-    );
-    return steps.rows.map(
-      (step): ToolStep => ({
-        name: step.name,
-        status: step.status,
-        content: step.output.content,
-        isError: step.output.isError === true,
-      }),
-    );
-  }
 
   it('remembers in the agent namespace, recalls by query and by id, forgets, and refuses other namespaces', async () => {
     const { kernel, agent } = await start();
@@ -65,7 +36,7 @@ describe.each(testDatabases)('memory tools on $name', (database) => {
       exitStatus: 0,
       result: 'done',
     });
-    const steps = await toolSteps(kernel, pid);
+    const steps = await journaledToolCalls(kernel, pid);
     expect(steps.map((step) => [step.name, step.isError])).toEqual([
       ['remember', false],
       ['remember', false],

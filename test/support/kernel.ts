@@ -18,6 +18,8 @@ export interface TestKernel {
   url: string | undefined;
   /** Writes an agent file (front matter fields as YAML lines) and its script; returns the agent file's path. */
   agent(name: string, frontMatter: string, script: string): string;
+  /** Writes an agent file whose model is `model` (e.g. openai:mock-model), with `prompt` as its body; returns its path. */
+  modelAgent(name: string, model: string, frontMatter: string, prompt?: string): string;
   /** Makes another worker with the same options and starts it; it is stopped by `close`. */
   startWorker(options?: WorkerOptions): Promise<Worker>;
   close(): Promise<void>;
@@ -65,6 +67,13 @@ export async function startTestKernel(
       );
       return join(folder, `${name}.md`);
     },
+    modelAgent(name, model, frontMatter, prompt = `You are ${name}.`) {
+      writeFileSync(
+        join(folder, `${name}.md`),
+        `---\nname: ${name}\nmodel: ${model}\n${frontMatter}\n---\n${prompt}\n`,
+      );
+      return join(folder, `${name}.md`);
+    },
     async startWorker(overrides) {
       const another = kernel.createWorker({ ...workerOptions, ...overrides });
       workers.push(another);
@@ -77,6 +86,32 @@ export async function startTestKernel(
       await created.drop();
     },
   };
+}
+
+/** A tool call of a process as its journal holds it: the tool, how it ended, the result's text. */
+export interface JournaledToolCall {
+  name: string;
+  status: string;
+  content: string;
+  isError: boolean;
+}
+
+/** The tool calls of process `pid` other than finish, in journal order. */
+export async function journaledToolCalls(kernel: Kernel, pid: number): Promise<JournaledToolCall[]> {
+  const steps = await kernel.db.query<{
+    name: string;
+    status: string;
+    output: { content: string; isError?: boolean };
+  }>(
+    "select name, status, output from aos.steps where pid = $1 and kind = 'tool' and name <> 'finish' order by seq",
+    [pid],
+  );
+  return steps.rows.map((step) => ({
+    name: step.name,
+    status: step.status,
+    content: step.output.content,
+    isError: step.output.isError === true,
+  }));
 }
 
 /** For a describe block: returns `start()`, which makes a fresh test kernel that is closed after each test. */
