@@ -6,16 +6,14 @@
  * a quantum of 0, no slice ends before it has run an operation. No timing is asserted:
  * only who was let through, in what order processes finished, and how many slices ran.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { acquireCpu } from '../src/cpu/devices.js';
 import { defineTool, textResult } from '../src/io/tool.js';
-import { createKernel, type Kernel } from '../src/kernel.js';
-import type { Worker } from '../src/process/worker.js';
+import type { Kernel } from '../src/kernel.js';
+import type { WorkerOptions } from '../src/process/worker.js';
 import { testDatabases } from './support/databases.js';
+import { type TestKernel, testKernels } from './support/kernel.js';
 
 const note = defineTool({
   name: 'note',
@@ -27,40 +25,27 @@ const note = defineTool({
   },
 });
 
-/** An agent whose scripted model makes `turns` calls (a note between them), then finishes. */
-function agentFile(name: string, turns: number, delayMs: number): string {
-  const directory = mkdtempSync(join(tmpdir(), 'aos-fair-'));
+/** The script of an agent that makes `turns` model calls (a note between them), then finishes. */
+function scriptOf(turns: number, delayMs: number): string {
   const script = [`delay_ms: ${delayMs}`, 'turns:'];
   for (let turn = 1; turn < turns; turn++) {
     script.push(`  - text: turn ${turn}`, `    tool_calls: [{ name: note, arguments: { n: ${turn} } }]`);
   }
   script.push('  - finish: done {{input}}');
-  writeFileSync(join(directory, `${name}.yaml`), `${script.join('\n')}\n`);
-  writeFileSync(
-    join(directory, `${name}.md`),
-    `---\nname: ${name}\nmodel: scripted:./${name}.yaml\ntools: [note, finish]\n---\nYou work.\n`,
-  );
-  return join(directory, `${name}.md`);
+  return `${script.join('\n')}\n`;
 }
 
 describe.each(testDatabases)('fair share at a rationed device on $name', (database) => {
-  let kernel: Kernel | undefined;
-  let worker: Worker | undefined;
-  let drop: (() => Promise<void>) | undefined;
+  const start = testKernels(database);
 
-  afterEach(async () => {
-    await worker?.stop(1000);
-    await kernel?.close().catch(() => {});
-    await drop?.().catch(() => {});
-    worker = undefined;
-    kernel = undefined;
-  });
+  /** A kernel with the note tool; its worker (with `worker` options) is started when `run` is true. */
+  async function open(worker: WorkerOptions = {}, run = false): Promise<TestKernel> {
+    return start({ kernel: { tools: [note] }, worker, startWorker: run });
+  }
 
-  async function open(): Promise<Kernel> {
-    const created = await database.create();
-    drop = created.drop;
-    kernel = await createKernel({ db: created.db, tools: [note] });
-    return kernel;
+  /** An agent file for `turns` calls of `delayMs` each. */
+  function agentFile(t: TestKernel, name: string, turns: number, delayMs: number): string {
+    return t.agent(name, 'tools: [note, finish]', scriptOf(turns, delayMs));
   }
 
   async function setRow(k: Kernel, pid: number, fields: string, values: unknown[] = []): Promise<void> {
@@ -68,9 +53,10 @@ describe.each(testDatabases)('fair share at a rationed device on $name', (databa
   }
 
   it('gives the slot to the process with less virtual runtime, and to higher priority before that', async () => {
-    const k = await open();
+    const t = await open();
+    const k = t.kernel;
     await k.call('cpu set', { name: 'scripted:*', rpm: 100 });
-    const file = agentFile('grant', 2, 0);
+    const file = agentFile(t, 'grant', 2, 0);
     const spawn = async (input: string, priority = 0) =>
       (await k.call('spawn', { agent: file, input, priority })).pid;
     // No worker runs: the processes stay as set here.
@@ -140,15 +126,15 @@ describe.each(testDatabases)('fair share at a rationed device on $name', (databa
   }
 
   it('a process that has consumed much waits behind a newcomer that has consumed little', async () => {
-    const k = await open();
+    const t = await open({ concurrency: 1, leaseMs: 2000, pollMs: 20, quantumMs: 60_000 });
+    const k = t.kernel;
     await k.call('cpu set', { name: 'scripted:*', maxConcurrent: 1 });
     // One worker slot and a long quantum: without fair share at the device, the hog would
     // keep the worker for all its calls and finish first.
-    worker = k.createWorker({ concurrency: 1, leaseMs: 2000, pollMs: 20, quantumMs: 60_000 });
-    await worker.start();
-    const hog = (await k.call('spawn', { agent: agentFile('hog', 20, 30), input: 'hog' })).pid;
+    await t.worker.start();
+    const hog = (await k.call('spawn', { agent: agentFile(t, 'hog', 20, 30), input: 'hog' })).pid;
     await untilGranted(k, hog, 3);
-    const newcomer = (await k.call('spawn', { agent: agentFile('newcomer', 3, 30), input: 'new' })).pid;
+    const newcomer = (await k.call('spawn', { agent: agentFile(t, 'newcomer', 3, 30), input: 'new' })).pid;
     for (const pid of [hog, newcomer]) {
       expect((await k.call('wait', { pid, timeout: '60s' })).exitStatus).toBe(0);
     }
@@ -157,9 +143,8 @@ describe.each(testDatabases)('fair share at a rationed device on $name', (databa
   });
 
   it('with a quantum of 0, every slice moves its process on by one operation at least', async () => {
-    const k = await open();
     let slices = 0;
-    worker = k.createWorker({
+    const t = await open({
       concurrency: 2,
       leaseMs: 2000,
       pollMs: 20,
@@ -168,13 +153,14 @@ describe.each(testDatabases)('fair share at a rationed device on $name', (databa
         if (event.type === 'slice-started') slices += 1;
       },
     });
-    const file = agentFile('eager', 3, 0);
+    const k = t.kernel;
+    const file = agentFile(t, 'eager', 3, 0);
     const pids = await Promise.all(
       ['a', 'b', 'c', 'd', 'e', 'f'].map(
         async (input) => (await k.call('spawn', { agent: file, input })).pid,
       ),
     );
-    await worker.start();
+    await t.worker.start();
     for (const pid of pids) expect((await k.call('wait', { pid, timeout: '60s' })).exitStatus).toBe(0);
     const operations = await k.db.query<{ n: number }>(
       "select count(*)::int as n from aos.steps where kind in ('model', 'tool')",
@@ -185,13 +171,14 @@ describe.each(testDatabases)('fair share at a rationed device on $name', (databa
   });
 
   it('a newcomer of lower priority does not take the slot from a higher-priority process', async () => {
-    const k = await open();
+    const t = await open({ concurrency: 1, leaseMs: 2000, pollMs: 20, quantumMs: 60_000 });
+    const k = t.kernel;
     await k.call('cpu set', { name: 'scripted:*', maxConcurrent: 1 });
-    worker = k.createWorker({ concurrency: 1, leaseMs: 2000, pollMs: 20, quantumMs: 60_000 });
-    await worker.start();
-    const hog = (await k.call('spawn', { agent: agentFile('hog', 12, 30), input: 'hog', priority: 5 })).pid;
+    await t.worker.start();
+    const hog = (await k.call('spawn', { agent: agentFile(t, 'hog', 12, 30), input: 'hog', priority: 5 }))
+      .pid;
     await untilGranted(k, hog, 3);
-    const newcomer = (await k.call('spawn', { agent: agentFile('newcomer', 3, 30), input: 'new' })).pid;
+    const newcomer = (await k.call('spawn', { agent: agentFile(t, 'newcomer', 3, 30), input: 'new' })).pid;
     for (const pid of [hog, newcomer]) {
       expect((await k.call('wait', { pid, timeout: '60s' })).exitStatus).toBe(0);
     }
