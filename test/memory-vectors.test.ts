@@ -3,15 +3,14 @@
  * it does not (the server); both must rank a fixed set the same way, so the exact scan is
  * run on PGlite too and compared with the index.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { embeddingModelOf } from '../src/memory/embedder.js';
 import { HashEmbedder } from '../src/memory/hash-embedder.js';
 import { addMemories } from '../src/memory/memory-store.js';
 import { searchMemories } from '../src/memory/search.js';
 import { vectorCandidates, vectorIndexName } from '../src/memory/vector-search.js';
 import type { Db } from '../src/storage/db.js';
-import { migrate } from '../src/storage/migrate.js';
-import { testDatabases } from './support/databases.js';
+import { migratedDatabases, testDatabases } from './support/databases.js';
 
 /** A deterministic set of varied sentences (a small LCG picks the words). */
 function sentences(count: number): string[] {
@@ -65,22 +64,11 @@ const queries = [
 ];
 
 describe.each(testDatabases)('vector search on $name', (database) => {
+  const fresh = migratedDatabases(database);
   let db: Db;
-  let drop: (() => Promise<void>) | undefined;
-  afterEach(async () => {
-    await drop?.();
-    drop = undefined;
-  });
-  async function fresh(): Promise<Db> {
-    const created = await database.create();
-    drop = created.drop;
-    db = created.db;
-    await migrate(db);
-    return db;
-  }
 
   it('returns the same top-k by the HNSW index and by the exact scan (the index only where pgvector exists)', async () => {
-    await fresh();
+    db = await fresh();
     const embedder = new HashEmbedder();
     await addMemories(
       db,
@@ -144,7 +132,7 @@ describe.each(testDatabases)('vector search on $name', (database) => {
   });
 
   it.skipIf(database.name !== 'pglite')('uses the HNSW index for the search where there is one', async () => {
-    await fresh();
+    db = await fresh();
     const embedder = new HashEmbedder();
     await addMemories(
       db,
@@ -175,7 +163,7 @@ describe.each(testDatabases)('vector search on $name', (database) => {
   });
 
   it('scans exactly for vectors too long for HNSW, and never compares vectors of different models', async () => {
-    await fresh();
+    db = await fresh();
     const long = new HashEmbedder({ dimensions: 2048 });
     const short = new HashEmbedder();
     await addMemories(db, 'mixed', [{ id: 'long', text: 'the old piano in the hall' }], { embedder: long });

@@ -1,12 +1,11 @@
 /** Long-term memory: store, search, forget, on PGlite (with pgvector) and on the server (without). */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AosError } from '../src/errors.js';
 import { HashEmbedder } from '../src/memory/hash-embedder.js';
 import { addMemories, forgetMemories, getMemory, listMemories } from '../src/memory/memory-store.js';
 import { searchMemories } from '../src/memory/search.js';
 import type { Db } from '../src/storage/db.js';
-import { migrate } from '../src/storage/migrate.js';
-import { testDatabases } from './support/databases.js';
+import { migratedDatabases, testDatabases } from './support/databases.js';
 
 const embedder = new HashEmbedder();
 
@@ -30,22 +29,11 @@ const conversation = [
 ];
 
 describe.each(testDatabases)('memory on $name', (database) => {
+  const fresh = migratedDatabases(database);
   let db: Db;
-  let drop: (() => Promise<void>) | undefined;
-  afterEach(async () => {
-    await drop?.();
-    drop = undefined;
-  });
-  async function fresh(): Promise<Db> {
-    const created = await database.create();
-    drop = created.drop;
-    db = created.db;
-    await migrate(db);
-    return db;
-  }
 
   it('adds, gets, lists and forgets memories, generating ids and keeping given ones', async () => {
-    await fresh();
+    db = await fresh();
     const added = await addMemories(
       db,
       'agent:notes',
@@ -111,7 +99,7 @@ describe.each(testDatabases)('memory on $name', (database) => {
   });
 
   it('is not_found for a namespace never written, in every function', async () => {
-    await fresh();
+    db = await fresh();
     await addMemories(db, 'agent:a', [{ text: 'something' }], { embedder });
     for (const attempt of [
       () => getMemory(db, 'agent:none', 'm1'),
@@ -126,7 +114,7 @@ describe.each(testDatabases)('memory on $name', (database) => {
   });
 
   it('finds memories by full text (OR of lexemes) and by vector, across namespaces and kinds', async () => {
-    await fresh();
+    db = await fresh();
     await addMemories(db, 'conv', conversation, { embedder });
     await addMemories(db, 'facts', [{ id: 'f1', text: 'Maya works as a pastry chef.', kind: 'fact' }], {
       embedder,
@@ -171,7 +159,7 @@ describe.each(testDatabases)('memory on $name', (database) => {
   });
 
   it('matches full text by the words as written, without stemming', async () => {
-    await fresh();
+    db = await fresh();
     await addMemories(
       db,
       'runs',
@@ -196,7 +184,7 @@ describe.each(testDatabases)('memory on $name', (database) => {
   });
 
   it('expands a hit to its neighbouring turns in the same thread', async () => {
-    await fresh();
+    db = await fresh();
     await addMemories(db, 'conv', conversation, { embedder });
     const query = { namespaces: ['conv'], query: 'name the puppy', embedder, k: 3 };
     const plain = await searchMemories(db, { ...query, expandNeighbours: false, weights: { vector: 0 } });
@@ -209,7 +197,7 @@ describe.each(testDatabases)('memory on $name', (database) => {
   });
 
   it('returns a ranked or empty list for a query of stop words, never an error', async () => {
-    await fresh();
+    db = await fresh();
     await addMemories(db, 'conv', conversation, { embedder });
     for (const query of ['the and of', 'who are you', '   ', '!!!']) {
       expect(await searchMemories(db, { namespaces: ['conv'], query, embedder })).toEqual([]);
@@ -222,7 +210,7 @@ describe.each(testDatabases)('memory on $name', (database) => {
   });
 
   it('counts search results as accessed', async () => {
-    await fresh();
+    db = await fresh();
     await addMemories(db, 'conv', conversation, { embedder });
     await searchMemories(db, { namespaces: ['conv'], query: 'Lisbon sister', embedder, k: 1 });
     await searchMemories(db, { namespaces: ['conv'], query: 'Lisbon sister', embedder, k: 1 });
@@ -234,7 +222,7 @@ describe.each(testDatabases)('memory on $name', (database) => {
   });
 
   it('ranks newer memories higher with a recency weight, and important ones with an importance weight', async () => {
-    await fresh();
+    db = await fresh();
     await addMemories(
       db,
       'jobs',

@@ -6,7 +6,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import pg from 'pg';
+import { afterEach } from 'vitest';
 import type { Db } from '../../src/storage/db.js';
+import { migrate } from '../../src/storage/migrate.js';
 import { createPgliteDb, openPglite } from '../../src/storage/pglite-db.js';
 import { createPostgresDb } from '../../src/storage/postgres-db.js';
 
@@ -76,3 +78,18 @@ export const testDatabases: TestDatabase[] =
 
 /** Whether the server tests run (CI sets AOS_TEST_DATABASE_URL). */
 export const hasServer = serverUrl !== undefined;
+
+/** For a describe block: returns `fresh()`, which makes a new migrated database, dropped after each test. */
+export function migratedDatabases(database: TestDatabase): () => Promise<Db> {
+  let drop: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await drop?.();
+    drop = undefined;
+  });
+  return async () => {
+    const created = await database.create();
+    drop = created.drop;
+    await migrate(created.db);
+    return created.db;
+  };
+}
