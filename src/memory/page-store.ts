@@ -39,52 +39,50 @@ async function writePage(
 ): Promise<LiveOutcome> {
   const pid = slice.lease.pid;
   const output = { value: stub };
-  await slice.write(() =>
-    slice.execution.host.db.transaction(async (tx) => {
-      await addMemories(
-        tx,
-        processNamespace(pid),
-        [
-          {
-            id: stub.id,
-            kind: 'page',
-            text,
-            thread: 'context',
-            seq: Number(stub.id.slice(1)),
-            sourcePid: pid,
-            meta: {
-              fromOp: stub.fromOp,
-              toOp: stub.toOp,
-              summary: stub.summary,
-              tokens: stub.tokens,
-              messages,
-            },
-          },
-        ],
-        { returnMemories: false, embedder: slice.execution.host.embedder },
-      );
-      await slice.append(
+  await slice.resultTransaction(async (tx) => {
+    await addMemories(
+      tx,
+      processNamespace(pid),
+      [
         {
-          kind: 'step',
-          name: 'aos.page-out',
-          status: 'done',
-          output,
-          op,
-          audit: {
-            kind: 'page-out',
-            data: {
-              page: stub.id,
-              fromOp: stub.fromOp,
-              toOp: stub.toOp,
-              messages: stub.messages,
-              tokens: stub.tokens,
-            },
+          id: stub.id,
+          kind: 'page',
+          text,
+          thread: 'context',
+          seq: Number(stub.id.slice(1)),
+          sourcePid: pid,
+          meta: {
+            fromOp: stub.fromOp,
+            toOp: stub.toOp,
+            summary: stub.summary,
+            tokens: stub.tokens,
+            messages,
           },
         },
-        tx,
-      );
-    }),
-  );
+      ],
+      { returnMemories: false, embedder: slice.execution.host.embedder },
+    );
+    await slice.append(
+      {
+        kind: 'step',
+        name: 'aos.page-out',
+        status: 'done',
+        output,
+        op,
+        audit: {
+          kind: 'page-out',
+          data: {
+            page: stub.id,
+            fromOp: stub.fromOp,
+            toOp: stub.toOp,
+            messages: stub.messages,
+            tokens: stub.tokens,
+          },
+        },
+      },
+      tx,
+    );
+  });
   return { kind: 'done', recorded: { status: 'done', output, usage: null } };
 }
 

@@ -79,6 +79,8 @@ export class Slice {
   private ended = false;
   private checking = false;
   private boundaryQueue: Promise<unknown> = Promise.resolve();
+  /** Results are journaled through this lane, one at a time (see inResultLane). */
+  private resultLane: Promise<unknown> = Promise.resolve();
   private settle!: (outcome: SliceOutcome) => void;
   private fail!: (error: unknown) => void;
   /** Resolves with how the slice ended. */
@@ -273,7 +275,11 @@ export class Slice {
     this.end('exited');
   }
 
-  /** Appends a step; keeps the pending signals the database reports, less `handled`. */
+  /**
+   * Appends a row that is not an operation's result (a tool call journaled as started, a
+   * signal), or any row inside a transaction of the result lane; keeps the pending signals
+   * the database reports, less `handled`.
+   */
   async append(step: StepRecord, db: Queryable = this.db): Promise<StepWritten> {
     const seq = this.execution.nextSeq();
     const written = await this.write(() => appendStep(db, this.lease, seq, this.withUncounted(step)));
@@ -281,20 +287,36 @@ export class Slice {
     return written;
   }
 
-  /** Completes step `seq`, journaled as started. */
-  async finish(
-    seq: number,
-    step: Pick<StepRecord, 'status' | 'output' | 'usage' | 'countsAsStep' | 'extraSteps' | 'audit'>,
-  ): Promise<StepWritten> {
-    const finishedSeq = this.execution.nextSeq();
-    const written = await this.write(() =>
-      finishStep(this.db, this.lease, seq, finishedSeq, this.withUncounted(step)),
-    );
-    this.absorb(written);
+  /** Journals an operation's result in the result lane, and counts its usage. */
+  async appendResult(step: StepRecord): Promise<StepWritten> {
+    const written = await this.inResultLane(() => this.append(step));
+    this.countStep(step);
     return written;
   }
 
-  /** Appends a program step with one INSERT (see appendProgramStep); it is counted with the next other write. */
+  /** Completes step `seq`, journaled as started, with the operation's result (in the result lane); counts its usage. */
+  async finishResult(
+    seq: number,
+    step: Pick<StepRecord, 'status' | 'output' | 'usage' | 'countsAsStep' | 'extraSteps' | 'audit'>,
+  ): Promise<StepWritten> {
+    const written = await this.inResultLane(() => {
+      const finishedSeq = this.execution.nextSeq();
+      return finishStep(this.db, this.lease, seq, finishedSeq, this.withUncounted(step));
+    });
+    this.absorb(written);
+    this.countStep(step);
+    return written;
+  }
+
+  /**
+   * Runs `work` in one transaction in the result lane: for operations whose result is
+   * journaled together with other writes (kernel tools, pages). Counting is the caller's.
+   */
+  resultTransaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.inResultLane(() => this.db.transaction(work));
+  }
+
+  /** Appends a program step with one INSERT (see appendProgramStep), in the result lane; it is counted with the next other write. */
   async appendProgramStep(step: {
     name: string;
     status: StepStatus;
@@ -303,12 +325,33 @@ export class Slice {
     startedAt: Date;
     counts: boolean;
   }): Promise<void> {
-    const seq = this.execution.nextSeq();
-    await this.write(() => appendProgramStep(this.db, this.lease, seq, step));
+    await this.inResultLane(() => appendProgramStep(this.db, this.lease, this.execution.nextSeq(), step));
     if (step.counts) {
       this.uncountedSteps += 1;
       this.count({ steps: 1 });
     }
+  }
+
+  /**
+   * Journals results one at a time, in the order the program receives them, a turn of the
+   * event loop apart, as replay releases them (decision 0006): `work` numbers its rows when
+   * it starts, so journal order is the order the program saw. Parallel branches run
+   * concurrently; only their result writes take turns.
+   */
+  private inResultLane<T>(work: () => Promise<T>): Promise<T> {
+    const written = this.resultLane.then(() => this.write(work));
+    this.resultLane = written.then(nextTurn, nextTurn);
+    return written;
+  }
+
+  /** Counts a journaled step's usage: one step if it counts as one, its tokens and cost. */
+  private countStep(step: Pick<StepRecord, 'countsAsStep' | 'usage' | 'costNanos'>): void {
+    if (!step.countsAsStep) return;
+    this.count({
+      steps: 1,
+      tokens: step.usage === undefined ? 0 : step.usage.inputTokens + step.usage.outputTokens,
+      costNanos: step.costNanos ?? 0,
+    });
   }
 
   /** Keeps the pending signals a write reported, less `handled`. */
@@ -455,38 +498,37 @@ export class Slice {
           usage: null,
         }
       : undefined;
-    await this.write(() =>
-      this.db.transaction(async (tx) => {
-        const written = await appendStep(
-          tx,
-          this.lease,
-          this.execution.nextSeq(),
-          this.withUncounted({ ...signalStep('TERM', op), handledSignals: ['TERM'] }),
-        );
-        this.absorb(written, ['TERM']);
-        await tx.query(
-          'update aos.processes set term_deadline_step = $2, term_deadline_at = $3, wait_detail = null where pid = $1',
-          [this.lease.pid, this.termDeadlineStep, new Date(this.termDeadlineAt!)],
-        );
-        if (interrupted !== undefined) {
-          const tool = await appendStep(tx, this.lease, this.execution.nextSeq(), {
-            kind: 'tool',
-            name: spec.name,
-            callId: callIdOf(spec, op),
-            status: 'failed',
-            input: spec.input ?? {},
-            output: interrupted.output,
-            countsAsStep: true,
-            op,
-            audit: {
-              kind: 'tool-call',
-              data: { tool: spec.name, op, status: 'interrupted', signal: 'TERM' },
-            },
-          });
-          this.absorb(tool);
-        }
-      }),
-    );
+    // In the result lane: the interrupted call's result is journaled with the signal.
+    await this.resultTransaction(async (tx) => {
+      const written = await appendStep(
+        tx,
+        this.lease,
+        this.execution.nextSeq(),
+        this.withUncounted({ ...signalStep('TERM', op), handledSignals: ['TERM'] }),
+      );
+      this.absorb(written, ['TERM']);
+      await tx.query(
+        'update aos.processes set term_deadline_step = $2, term_deadline_at = $3, wait_detail = null where pid = $1',
+        [this.lease.pid, this.termDeadlineStep, new Date(this.termDeadlineAt!)],
+      );
+      if (interrupted !== undefined) {
+        const tool = await appendStep(tx, this.lease, this.execution.nextSeq(), {
+          kind: 'tool',
+          name: spec.name,
+          callId: callIdOf(spec, op),
+          status: 'failed',
+          input: spec.input ?? {},
+          output: interrupted.output,
+          countsAsStep: true,
+          op,
+          audit: {
+            kind: 'tool-call',
+            data: { tool: spec.name, op, status: 'interrupted', signal: 'TERM' },
+          },
+        });
+        this.absorb(tool);
+      }
+    });
     this.execution.noteSignal('TERM', op);
     if (interrupted !== undefined) this.count({ steps: 1 });
     return interrupted;
@@ -657,6 +699,11 @@ function blockedInDetail(process: ProcessRow, op: number): boolean {
 /** The call id of a tool operation: the model's, or one made from the position. */
 export function callIdOf(spec: OperationSpec, op: number): string {
   return spec.callId ?? `op${op}`;
+}
+
+/** Resolves at the next turn of the event loop, after every pending microtask. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function signalStep(signal: SignalName, op: number): StepRecord {

@@ -133,7 +133,7 @@ async function callModel(
         ...(aosError.details === undefined ? {} : { details: aosError.details }),
       },
     };
-    await slice.append({
+    await slice.appendResult({
       kind: 'model',
       name: model,
       status: 'failed',
@@ -144,7 +144,6 @@ async function callModel(
       op,
       audit: { kind: 'model-call', data: { model, status: 'failed', error: aosError.code } },
     });
-    slice.count({ steps: 1 });
     return { kind: 'done', recorded: { status: 'failed', output, usage: null } };
   } finally {
     slice.control.endModelCall();
@@ -161,7 +160,7 @@ async function callModel(
     ...(request.accounting === undefined ? {} : { context: request.accounting }),
     request_sha256: requestDigest(modelRequest),
   };
-  await slice.append({
+  await slice.appendResult({
     kind: 'model',
     name: model,
     status: 'done',
@@ -182,11 +181,6 @@ async function callModel(
         output_sha256: digestOf(output),
       },
     },
-  });
-  slice.count({
-    steps: 1,
-    tokens: response.usage.inputTokens + response.usage.outputTokens,
-    costNanos,
   });
   return { kind: 'done', recorded: { status: 'done', output, usage: response.usage } };
 }

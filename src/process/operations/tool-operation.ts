@@ -117,7 +117,7 @@ async function recover(
     `unknown outcome: the worker running this ${call.name} call stopped before it reported a result. ` +
     'It may or may not have taken effect; check before you repeat it.';
   const output = { content, isError: true };
-  await slice.finish(previous.seq, {
+  await slice.finishResult(previous.seq, {
     status: 'unknown-outcome',
     output,
     audit: toolAudit(call, 'unknown-outcome', output),
@@ -132,7 +132,7 @@ async function failedCall(
   text: string,
 ): Promise<LiveOutcome> {
   const output = { content: text, isError: true };
-  await slice.append({
+  await slice.appendResult({
     kind: 'tool',
     name: call.name,
     callId: call.callId,
@@ -143,7 +143,6 @@ async function failedCall(
     op,
     audit: toolAudit(call, 'failed', output),
   });
-  slice.count({ steps: 1 });
   return { kind: 'done', recorded: { status: 'failed', output, usage: null } };
 }
 
@@ -155,48 +154,45 @@ async function runTransactional(
   call: ToolCallRequest,
   input: Record<string, unknown>,
 ): Promise<LiveOutcome> {
-  const db = slice.execution.host.db;
-  const outcome = await slice.write(() =>
-    db.transaction(async (tx) => {
-      const locked = await tx.query<ProcessRow>('select * from aos.check_lease($1, $2)', [
+  const outcome = await slice.resultTransaction(async (tx) => {
+    const locked = await tx.query<ProcessRow>('select * from aos.check_lease($1, $2)', [
+      slice.lease.pid,
+      slice.lease.generation,
+    ]);
+    const row = locked.rows[0]!;
+    const result = await tool.run(input, {
+      pid: slice.lease.pid,
+      callId: call.callId,
+      signal: slice.control.everything.signal,
+      definition: slice.execution.definition,
+      db: tx,
+      process: row,
+    });
+    if (result.kind === 'block') return { result, wakeSeq: row.wake_seq };
+    const output = resultOutput(result);
+    const step: StepRecord = {
+      kind: 'tool',
+      name: tool.name,
+      callId: call.callId,
+      status: output.isError ? 'failed' : 'done',
+      input: call.arguments,
+      output,
+      countsAsStep: true,
+      op,
+      audit: toolAudit(call, output.isError ? 'failed' : 'done', output),
+    };
+    const written = await slice.append(step, tx);
+    if (result.kind === 'exit') {
+      await tx.query('select aos.exit_process($1, $2, $3, $4)', [
         slice.lease.pid,
-        slice.lease.generation,
+        result.status,
+        JSON.stringify(result.result),
+        null,
       ]);
-      const row = locked.rows[0]!;
-      const result = await tool.run(input, {
-        pid: slice.lease.pid,
-        callId: call.callId,
-        signal: slice.control.everything.signal,
-        definition: slice.execution.definition,
-        db: tx,
-        process: row,
-      });
-      if (result.kind === 'block') return { result, wakeSeq: row.wake_seq };
-      const output = resultOutput(result);
-      const step: StepRecord = {
-        kind: 'tool',
-        name: tool.name,
-        callId: call.callId,
-        status: output.isError ? 'failed' : 'done',
-        input: call.arguments,
-        output,
-        countsAsStep: true,
-        op,
-        audit: toolAudit(call, output.isError ? 'failed' : 'done', output),
-      };
-      const written = await slice.append(step, tx);
-      if (result.kind === 'exit') {
-        await tx.query('select aos.exit_process($1, $2, $3, $4)', [
-          slice.lease.pid,
-          result.status,
-          JSON.stringify(result.result),
-          null,
-        ]);
-        await slice.recordEpisode(tx, result.status, result.result, null);
-      }
-      return { result, output, written };
-    }),
-  );
+      await slice.recordEpisode(tx, result.status, result.result, null);
+    }
+    return { result, output, written };
+  });
   if (outcome.result.kind === 'block') {
     const block = outcome.result;
     return {
@@ -290,11 +286,10 @@ async function runPlain(
     audit: toolAudit(call, output.isError ? 'failed' : 'done', output),
   };
   if (seq === undefined) {
-    await slice.append(done);
+    await slice.appendResult(done);
   } else {
-    await slice.finish(seq, done);
+    await slice.finishResult(seq, done);
   }
-  slice.count({ steps: 1 });
   return { kind: 'done', recorded: { status: done.status, output, usage: null } };
 }
 
