@@ -14,9 +14,7 @@ import { testDatabases } from './support/databases.js';
 /** A Db whose answers arrive after a random delay of up to `maxMs`, so parallel writes finish out of order. */
 function jittery(db: Db, maxMs: number): Db {
   const late = <T>(answer: Promise<T>): Promise<T> =>
-    answer.then(
-      (value) => new Promise((resolve) => setTimeout(() => resolve(value), Math.random() * maxMs)),
-    );
+    answer.then((value) => new Promise((resolve) => setTimeout(() => resolve(value), Math.random() * maxMs)));
   const wrap = (target: Queryable): Queryable => ({
     query: (sql, params, options) => late(target.query(sql, params, options)),
     exec: (sql) => target.exec(sql),
