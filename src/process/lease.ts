@@ -67,6 +67,24 @@ export async function renewLeases(
   return new Map(result.rows.map((row) => [row.pid, row.pending_signals]));
 }
 
+/**
+ * Extends one lease, if it is still held and unexpired; returns the pending signals, or
+ * undefined when the lease is lost. One row, so it cannot take part in a deadlock.
+ */
+export async function extendLease(
+  db: Queryable,
+  lease: { pid: number; generation: number; leaseMs: number },
+): Promise<string[] | undefined> {
+  const result = await db.query<{ pending_signals: string[] }>(
+    `update aos.processes set lease_expires_at = now() + make_interval(secs => $3 / 1000.0)
+      where pid = $1 and lease_generation = $2 and state = 'running' and lease_expires_at > now()
+      returning pending_signals`,
+    [lease.pid, lease.generation, lease.leaseMs],
+    { prepare: 'aos_extend_lease' },
+  );
+  return result.rows[0]?.pending_signals;
+}
+
 /** Gives back every process this worker still holds, as ready (used at shutdown). */
 export async function releaseAll(db: Queryable, workerId: string): Promise<number> {
   const result = await db.query(

@@ -12,6 +12,17 @@ export class SliceControl {
   /** Signals that arrived by notification since the last journal write. */
   readonly arrived = new Set<SignalName>();
   shuttingDown = false;
+  /**
+   * Until when (performance.now(), this process's monotonic clock) the lease is surely
+   * held: the send time of the last statement that set its expiry, plus the lease. The
+   * database's expiry is at least that (it computed it later, from the same length).
+   */
+  heldUntil = Number.NEGATIVE_INFINITY;
+
+  /** A statement sent at `sentAt` (performance.now()) set the lease to expire `leaseMs` after it ran. */
+  extended(sentAt: number, leaseMs: number): void {
+    this.heldUntil = Math.max(this.heldUntil, sentAt + leaseMs);
+  }
 
   /** A signal reported for this process while it runs. */
   deliver(signal: SignalName): void {

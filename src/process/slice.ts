@@ -23,6 +23,7 @@ import {
   type StepStatus,
   type StepWritten,
 } from './journal.js';
+import { extendLease } from './lease.js';
 import type { Block, LiveOutcome, Recorded } from './operation.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNumbers } from './signals.js';
@@ -282,7 +283,10 @@ export class Slice {
    */
   async append(step: StepRecord, db: Queryable = this.db): Promise<StepWritten> {
     const seq = this.execution.nextSeq();
+    const sentAt = performance.now();
     const written = await this.write(() => appendStep(db, this.lease, seq, this.withUncounted(step)));
+    // Inside a transaction the new expiry counts from the transaction's start, unknown here.
+    if (db === this.db) this.control.extended(sentAt, this.lease.leaseMs);
     this.absorb(written, step.handledSignals ?? []);
     return written;
   }
@@ -299,9 +303,12 @@ export class Slice {
     seq: number,
     step: Pick<StepRecord, 'status' | 'output' | 'usage' | 'countsAsStep' | 'extraSteps' | 'audit'>,
   ): Promise<StepWritten> {
-    const written = await this.inResultLane(() => {
+    const written = await this.inResultLane(async () => {
       const finishedSeq = this.execution.nextSeq();
-      return finishStep(this.db, this.lease, seq, finishedSeq, this.withUncounted(step));
+      const sentAt = performance.now();
+      const finished = await finishStep(this.db, this.lease, seq, finishedSeq, this.withUncounted(step));
+      this.control.extended(sentAt, this.lease.leaseMs);
+      return finished;
     });
     this.absorb(written);
     this.countStep(step);
@@ -383,6 +390,29 @@ export class Slice {
     this.stepsUsed += usage.steps ?? 0;
     this.tokensUsed += usage.tokens ?? 0;
     this.costUsedNanos += usage.costNanos ?? 0;
+  }
+
+  /**
+   * Resolves once this worker can vouch that it still holds the lease, so that live work
+   * (a step's function, a tool, a model call) may start: at once while its own monotonic
+   * clock is a margin short of the expiry it knows of; else, as after a stall (GC, SIGSTOP,
+   * a loaded machine), only after the database has extended the lease. Throws
+   * LeaseLostError when the lease is gone. Fencing guards writes; this guards side effects.
+   */
+  async vouch(): Promise<void> {
+    if (this.ended || this.control.everything.signal.aborted) {
+      throw new LeaseLostError(`lease on process ${this.lease.pid} is lost`);
+    }
+    if (performance.now() + vouchMarginMs(this.lease.leaseMs) < this.control.heldUntil) return;
+    const sentAt = performance.now();
+    const pending = await extendLease(this.db, this.lease);
+    if (pending === undefined) {
+      this.control.leaseLost();
+      throw new LeaseLostError(
+        `lease on process ${this.lease.pid} (generation ${this.lease.generation}) is lost`,
+      );
+    }
+    this.control.extended(sentAt, this.lease.leaseMs);
   }
 
   /** Runs a journal write; one after the slice was told its lease is gone is refused here too. */
@@ -699,6 +729,15 @@ function blockedInDetail(process: ProcessRow, op: number): boolean {
 /** The call id of a tool operation: the model's, or one made from the position. */
 export function callIdOf(spec: OperationSpec, op: number): string {
   return spec.callId ?? `op${op}`;
+}
+
+/**
+ * How long before the lease's known expiry a worker stops vouching for it on its own
+ * clock: covers the start of the work and the difference of clock rates; a quarter of the
+ * lease, between 50 ms and 1 s.
+ */
+function vouchMarginMs(leaseMs: number): number {
+  return Math.max(50, Math.min(leaseMs / 4, 1000));
 }
 
 /** Resolves at the next turn of the event loop, after every pending microtask. */

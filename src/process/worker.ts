@@ -238,6 +238,7 @@ export class Worker {
       const free = this.concurrency - this.active.size;
       let claimed: ProcessRow[] = [];
       if (free > 0) {
+        const sentAt = performance.now();
         try {
           claimed = await claimProcesses(
             this.host.db,
@@ -249,15 +250,17 @@ export class Worker {
         } catch (error) {
           this.emit({ type: 'error', message: toAosError(error).message, workerId: this.id });
         }
-        for (const row of claimed) this.startSlice(row);
+        for (const row of claimed) this.startSlice(row, sentAt);
       }
       if (claimed.length > 0 && claimed.length === free) continue;
       await this.sleep(this.pollMs);
     }
   }
 
-  private startSlice(row: ProcessRow): void {
+  /** Runs a slice of `row`, claimed by a statement sent at `claimSentAt` (performance.now()). */
+  private startSlice(row: ProcessRow, claimSentAt: number): void {
     const control = new SliceControl();
+    control.extended(claimSentAt, this.leaseMs);
     for (const signal of row.pending_signals) {
       if (signalNames.includes(signal as SignalName)) control.arrived.add(signal as SignalName);
     }
@@ -358,6 +361,7 @@ export class Worker {
     const held = [...this.active.entries()].map(([pid, slice]) => ({ pid, generation: slice.generation }));
     if (held.length === 0) return;
     let renewed: Map<number, string[]>;
+    const sentAt = performance.now();
     try {
       renewed = await renewLeases(this.host.db, this.id, this.leaseMs, held);
     } catch (error) {
@@ -376,6 +380,7 @@ export class Worker {
         slice.control.leaseLost();
         continue;
       }
+      slice.control.extended(sentAt, this.leaseMs);
       // Signals reach a slice by NOTIFY, with its journal writes, and here: a program of steps
       // alone (whose writes do not read them) and embedded workers (no NOTIFY) learn them this way.
       for (const signal of pending) {

@@ -85,6 +85,7 @@ async function callModel(
   const execution = slice.execution;
   const request = typeof build === 'function' ? await build() : build;
   const { model, modelRequest } = toModelRequest(execution, request);
+  await slice.vouch();
   const device = await slice.device(model);
   const host = execution.host;
   let counted = 0;
@@ -114,6 +115,12 @@ async function callModel(
     }
     grantId = acquired.grantId;
     slice.modelCallsGranted += 1;
+  }
+  try {
+    await slice.vouch();
+  } catch (error) {
+    if (grantId !== undefined) await releaseCpu(host.db, grantId, null).catch(() => {});
+    throw error;
   }
   const signal = slice.control.beginModelCall();
   const callStartedAt = new Date();

@@ -53,6 +53,7 @@ async function runStep<T>(
   const startedAt = new Date();
   let output: { value?: unknown } | { error: ReturnType<typeof errorRecord> };
   let status: 'done' | 'failed';
+  await slice.vouch();
   try {
     const value = await fn(slice.control.everything.signal);
     const problem = journalable(value);

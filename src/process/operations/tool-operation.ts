@@ -245,6 +245,7 @@ async function runPlain(
     });
     seq = started.seq;
   }
+  await slice.vouch();
   const runStartedAt = new Date();
   let result: ToolOutcome;
   try {
