@@ -53,6 +53,12 @@ export interface Tool<Input = Record<string, unknown>> {
    * block the process (waiting, sleeping) or end it. For kernel tools.
    */
   transactional?: boolean;
+  /**
+   * For transactional tools: the other processes whose rows the call may change (a send's
+   * target, a waited-for child, the parent an exit wakes). They are locked with the
+   * caller's own row, in pid order, before the tool runs, so no two calls deadlock.
+   */
+  touches?(input: Input, caller: { pid: number; ppid: number | null }): (number | null)[];
   run(input: Input, context: ToolContext): Promise<ToolOutcome>;
 }
 

@@ -48,23 +48,41 @@ export interface HeldLease {
   generation: number;
 }
 
-/** Extends every lease still held; returns the pending signals of each, and omits the ones that are lost. */
+/** What a renewal found for one lease: renewed (with its pending signals), busy (locked by another transaction just now; try again), or lost. */
+export type Renewal =
+  | { status: 'renewed'; pendingSignals: string[] }
+  | { status: 'busy' }
+  | { status: 'lost' };
+
+/**
+ * Extends every lease still held, without waiting for any row (aos.renew_leases): a row
+ * another transaction holds is reported busy instead, so a heartbeat never queues behind
+ * work nor takes part in a deadlock.
+ */
 export async function renewLeases(
   db: Queryable,
   workerId: string,
   leaseMs: number,
   held: HeldLease[],
-): Promise<Map<number, string[]>> {
+): Promise<Map<number, Renewal>> {
   if (held.length === 0) return new Map();
-  const result = await db.query<{ pid: number; pending_signals: string[] }>(
-    `update aos.processes
-        set lease_expires_at = now() + make_interval(secs => $2 / 1000.0)
-      where lease_owner = $1 and state = 'running' and lease_expires_at > now()
-        and (pid, lease_generation) in (select * from unnest($3::bigint[], $4::bigint[]))
-      returning pid, pending_signals`,
+  const result = await db.query<{
+    pid: number;
+    status: 'renewed' | 'busy' | 'lost';
+    pending_signals: string[];
+  }>(
+    'select * from aos.renew_leases($1, $2, $3, $4)',
     [workerId, leaseMs, held.map((lease) => lease.pid), held.map((lease) => lease.generation)],
+    { prepare: 'aos_renew_leases' },
   );
-  return new Map(result.rows.map((row) => [row.pid, row.pending_signals]));
+  return new Map(
+    result.rows.map((row): [number, Renewal] => [
+      row.pid,
+      row.status === 'renewed'
+        ? { status: 'renewed', pendingSignals: row.pending_signals }
+        : { status: row.status },
+    ]),
+  );
 }
 
 /**

@@ -241,6 +241,10 @@ export class Slice {
   ): Promise<void> {
     await this.write(() =>
       this.db.transaction(async (tx) => {
+        // An exit wakes the parent: both rows are locked first, in pid order.
+        if (this.process.ppid !== null) {
+          await tx.query('select aos.lock_processes($1)', [[this.process.ppid, this.lease.pid]]);
+        }
         await appendStep(tx, this.lease, this.execution.nextSeq(), this.withUncounted(step));
         await tx.query('select aos.exit_process($1, $2, $3, $4)', [
           this.lease.pid,

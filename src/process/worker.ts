@@ -16,7 +16,7 @@ import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js
 import type { AgentDefinition } from './agent-definition.js';
 import { type EngineHost, Execution } from './execution.js';
 import { appendStep, type Lease, loadJournal, nextSeqOf } from './journal.js';
-import { claimProcesses, reapExpiredZombies, releaseAll, renewLeases } from './lease.js';
+import { claimProcesses, type Renewal, reapExpiredZombies, releaseAll, renewLeases } from './lease.js';
 import type { ProcessRow } from './process-table.js';
 import type { ProgramCatalog } from './programs.js';
 import { type SignalName, signalNames } from './signals.js';
@@ -27,7 +27,7 @@ import { getAgentDefinition } from './spawn.js';
 export interface WorkerOptions {
   /** Processes run at once; default 4. */
   concurrency?: number;
-  /** Lease length; default 5 s. Heartbeats renew it every third of that. */
+  /** Lease length; default 5 s. Heartbeats renew it every quarter of that. */
   leaseMs?: number;
   /** Longest sleep between claim attempts when nothing wakes the worker; default 500 ms. */
   pollMs?: number;
@@ -134,7 +134,7 @@ export class Worker {
         }),
       );
     }
-    this.heartbeat = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.heartbeat = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 4)));
     const retentionMs = this.options.retentionMs ?? 7 * 24 * 3_600_000;
     const reap = () =>
       reapExpiredZombies(this.host.db, retentionMs).catch((error: unknown) =>
@@ -333,6 +333,8 @@ export class Worker {
       const aosError = toAosError(error);
       if (aosError.code === 'unavailable') throw aosError;
       await this.host.db.transaction(async (tx) => {
+        // An exit wakes the parent: both rows are locked first, in pid order.
+        if (row.ppid !== null) await tx.query('select aos.lock_processes($1)', [[row.ppid, row.pid]]);
         await appendStep(tx, lease, await nextSeqOf(tx, row.pid), { kind: 'exit', status: 'done' });
         await tx.query('select aos.exit_process($1, $2, $3, $4)', [
           row.pid,
@@ -360,7 +362,7 @@ export class Worker {
   private async renew(): Promise<void> {
     const held = [...this.active.entries()].map(([pid, slice]) => ({ pid, generation: slice.generation }));
     if (held.length === 0) return;
-    let renewed: Map<number, string[]>;
+    let renewed: Map<number, Renewal>;
     const sentAt = performance.now();
     try {
       renewed = await renewLeases(this.host.db, this.id, this.leaseMs, held);
@@ -375,15 +377,17 @@ export class Worker {
     for (const { pid, generation } of held) {
       const slice = this.active.get(pid);
       if (slice === undefined || slice.generation !== generation) continue;
-      const pending = renewed.get(pid);
-      if (pending === undefined) {
+      const renewal = renewed.get(pid) ?? { status: 'lost' };
+      // Busy: a transaction holds the row (most often this worker's own write, which extends the lease).
+      if (renewal.status === 'busy') continue;
+      if (renewal.status === 'lost') {
         slice.control.leaseLost();
         continue;
       }
       slice.control.extended(sentAt, this.leaseMs);
       // Signals reach a slice by NOTIFY, with its journal writes, and here: a program of steps
       // alone (whose writes do not read them) and embedded workers (no NOTIFY) learn them this way.
-      for (const signal of pending) {
+      for (const signal of renewal.pendingSignals) {
         if (signalNames.includes(signal as SignalName)) slice.control.deliver(signal as SignalName);
       }
     }

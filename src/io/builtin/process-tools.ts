@@ -38,6 +38,7 @@ const finish = defineTool({
   input: z.object({ result: z.unknown().optional(), status: z.number().int().min(0).max(127).optional() }),
   annotations: { idempotent: true },
   transactional: true,
+  touches: (_input, caller) => [caller.ppid],
   async run(input) {
     const status = input.status ?? 0;
     return { kind: 'exit', status, result: input.result ?? null, content: `exited with status ${status}` };
@@ -80,6 +81,7 @@ const wait = defineTool({
   input: z.object({ pid: z.number().int().positive(), timeout: duration.optional() }),
   annotations: { readOnly: true, idempotent: true },
   transactional: true,
+  touches: (input) => [input.pid],
   async run(input, context) {
     const child = await context.db.query<ProcessRow>('select * from aos.processes where pid = $1', [
       input.pid,
@@ -118,6 +120,7 @@ const send = defineTool({
   input: z.object({ pid: z.number().int().positive(), message: z.string() }),
   annotations: {},
   transactional: true,
+  touches: (input) => [input.pid],
   async run(input, context) {
     // The tool runs inside the transaction that journals it: a refused send must not abort that transaction.
     await context.db.query('savepoint aos_send');

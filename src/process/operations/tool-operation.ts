@@ -154,7 +154,12 @@ async function runTransactional(
   call: ToolCallRequest,
   input: Record<string, unknown>,
 ): Promise<LiveOutcome> {
+  const touched = tool.touches?.(input, { pid: slice.lease.pid, ppid: slice.process.ppid }) ?? [];
+  const others = touched.filter((pid): pid is number => pid !== null && pid !== slice.lease.pid);
   const outcome = await slice.resultTransaction(async (tx) => {
+    if (others.length > 0) {
+      await tx.query('select aos.lock_processes($1)', [[slice.lease.pid, ...others]]);
+    }
     const locked = await tx.query<ProcessRow>('select * from aos.check_lease($1, $2)', [
       slice.lease.pid,
       slice.lease.generation,
