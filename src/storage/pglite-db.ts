@@ -49,7 +49,7 @@ export function createPgliteDb(pglite: PGlite, location = pglite.dataDir ?? 'mem
       throw translateDatabaseError(error, location);
     }
   }
-  return {
+  const db: Db = {
     kind: 'pglite',
     location,
     deliversNotifications: true,
@@ -68,8 +68,12 @@ export function createPgliteDb(pglite: PGlite, location = pglite.dataDir ?? 'mem
       const unsubscribe = await pglite.listen(channel, onNotify);
       return unsubscribe;
     },
+    // PGlite is one session: bounds do not apply, and no statement can wait for a pooled connection.
+    bounded: () => db,
+    connection: async () => ({ query: db.query, exec: db.exec, close: async () => {} }),
     async close() {
       if (!pglite.closed) await pglite.close();
     },
   };
+  return db;
 }
