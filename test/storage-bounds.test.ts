@@ -4,10 +4,15 @@
  * and serialization failures retried, lock waits and lost sessions reported as
  * retryable errors, and a dedicated connection that reconnects after it is terminated.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { AosError } from '../src/errors.js';
 import type { Db, Queryable } from '../src/storage/db.js';
+import { openEmbeddedDatabase } from '../src/storage/embedded-database.js';
+import { createPostgresDb } from '../src/storage/postgres-db.js';
 import { hasServer, postgresDatabase, testDatabases } from './support/databases.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -111,6 +116,24 @@ describe.each(testDatabases)('conflict retries and bounds on $name', (database) 
   });
 });
 
+describe("the embedded database's socket (one PGlite session)", () => {
+  it('sends no session bounds there: bounded() is the same Db, connection() runs on it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'aos-bounds-'));
+    const db = await openEmbeddedDatabase(home);
+    try {
+      expect(db.kind).toBe('pglite');
+      expect(db.bounded({ lockTimeoutMs: 250, statementTimeoutMs: 1000, idleInTransactionMs: 500 })).toBe(db);
+      const connection = await db.connection();
+      expect((await connection.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+      await connection.close();
+      expect((await db.query('select 1')).rowCount).toBe(1);
+    } finally {
+      await db.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
 if (!hasServer) {
   console.warn('SKIPPED: session bounds on the server (storage-bounds.test.ts) need AOS_TEST_DATABASE_URL');
 }
@@ -172,6 +195,17 @@ describe.skipIf(!hasServer)('session bounds on the server', () => {
       }
       // The bounded Db's close closed only its own pool.
       expect(await show(db, 'lock_timeout')).toBe('30s');
+
+      // A URL's own `options` are kept, and the kernel's bounds still apply.
+      const withOptions = new URL(url!);
+      withOptions.searchParams.set('options', '-c search_path=elsewhere -c lock_timeout=0');
+      const fromUrl = createPostgresDb({ connection: withOptions.toString(), maxConnections: 1 });
+      try {
+        expect(await show(fromUrl, 'search_path')).toBe('elsewhere');
+        expect(await show(fromUrl, 'lock_timeout')).toBe('30s');
+      } finally {
+        await fromUrl.close();
+      }
     } finally {
       await admin.end();
       await drop();
