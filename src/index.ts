@@ -84,11 +84,12 @@ export {
 export { type SignalName, signalNames, signalNumbers } from './process/signals.js';
 export { Worker, type WorkerEvent, type WorkerOptions } from './process/worker.js';
 export { databaseIdentity } from './storage/database-identity.js';
-export type { Db, DbKind, Queryable, QueryResult } from './storage/db.js';
+export type { Db, DbKind, DedicatedConnection, Queryable, QueryResult } from './storage/db.js';
 export { checkSchemaVersion, migrate } from './storage/migrate.js';
 export { type DatabaseChoice, openDatabase } from './storage/open-database.js';
 export { createPgliteDb, openPglite } from './storage/pglite-db.js';
 export { createPostgresDb, type PostgresDbOptions } from './storage/postgres-db.js';
+export { defaultSessionBounds, type SessionBounds, workerSessionBounds } from './storage/session-bounds.js';
 export { type Caller, localUser } from './syscalls/syscall.js';
 export { type SyscallName, syscalls } from './syscalls/table.js';
 export {

@@ -6,6 +6,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { AosError } from '../errors.js';
+import { retryingConflicts } from './conflict-retry.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 import { translateDatabaseError } from './postgres-errors.js';
 
@@ -49,27 +50,35 @@ export function createPgliteDb(pglite: PGlite, location = pglite.dataDir ?? 'mem
       throw translateDatabaseError(error, location);
     }
   }
-  return {
+  const db: Db = {
     kind: 'pglite',
     location,
     deliversNotifications: true,
-    query: (sql, params) => run(pglite, sql, params),
-    exec: (sql) => exec(pglite, sql),
+    query: (sql, params) => retryingConflicts(() => run(pglite, sql, params), location),
+    exec: (sql) => retryingConflicts(() => exec(pglite, sql), location),
     transaction(work) {
-      return pglite.transaction((transaction) => {
-        const tx: Queryable = {
-          query: (sql, params) => run(transaction, sql, params),
-          exec: (sql) => exec(transaction, sql),
-        };
-        return work(tx);
-      });
+      return retryingConflicts(
+        () =>
+          pglite.transaction((transaction) => {
+            const tx: Queryable = {
+              query: (sql, params) => run(transaction, sql, params),
+              exec: (sql) => exec(transaction, sql),
+            };
+            return work(tx);
+          }),
+        location,
+      );
     },
     async listen(channel, onNotify) {
       const unsubscribe = await pglite.listen(channel, onNotify);
       return unsubscribe;
     },
+    // PGlite is one session: bounds do not apply, and no statement can wait for a pooled connection.
+    bounded: () => db,
+    connection: async () => ({ query: db.query, exec: db.exec, close: async () => {} }),
     async close() {
       if (!pglite.closed) await pglite.close();
     },
   };
+  return db;
 }

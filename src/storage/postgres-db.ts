@@ -3,8 +3,16 @@
  * protocol, such as the embedded database's local socket), on node-postgres.
  */
 import pg from 'pg';
+import { retryingConflicts } from './conflict-retry.js';
 import type { Db, Queryable, QueryOptions, QueryResult } from './db.js';
+import { openDedicatedConnection } from './dedicated-connection.js';
 import { translateDatabaseError } from './postgres-errors.js';
+import {
+  defaultSessionBounds,
+  keepAlive,
+  type SessionBounds,
+  sessionStartupOptions,
+} from './session-bounds.js';
 
 export interface PostgresDbOptions {
   /** A connection string, or a pg config object (used for the embedded socket). */
@@ -22,6 +30,8 @@ export interface PostgresDbOptions {
    * clients apart only inside a transaction block (it has one session for all).
    */
   everyStatementInTransaction?: boolean;
+  /** Every session's timeouts; default `defaultSessionBounds`. Not sent over PGlite's socket (one session). */
+  bounds?: SessionBounds;
   /** Called after the pool is closed. */
   onClose?: () => Promise<void>;
 }
@@ -31,20 +41,27 @@ pg.types.setTypeParser(20, (value) => Number(value));
 
 /** Opens a pool against a PostgreSQL server. Connects lazily; `ping` it to fail fast. */
 export function createPostgresDb(options: PostgresDbOptions): Db {
-  const config: pg.PoolConfig =
-    typeof options.connection === 'string'
-      ? { connectionString: options.connection }
-      : { ...options.connection };
+  const onServer = options.kind === undefined || options.kind === 'postgres';
+  const config = connectionConfig(options, onServer);
   config.max = options.maxConnections ?? 10;
   config.connectionTimeoutMillis ??= 10_000;
   const location =
     options.location ?? redact(typeof options.connection === 'string' ? options.connection : 'postgres');
   const pool = new pg.Pool(config);
+  // Why each client's connection broke, so a statement refused by a dead client reports the server's reason.
+  const brokenBy = new WeakMap<pg.ClientBase, unknown>();
+  // Every client, checked out or idle, listens for errors: a connection lost while nothing awaits a
+  // statement on it (the pool only listens to idle clients) must not crash the process.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      if (!brokenBy.has(client)) brokenBy.set(client, error);
+    });
+  });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
 
   // Over PGlite's socket all clients share one session: names would collide, so none are used there.
-  const prepares = options.kind === undefined || options.kind === 'postgres';
+  const prepares = onServer;
 
   async function run<Row>(
     client: pg.Pool | pg.PoolClient,
@@ -63,7 +80,9 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
           : await client.query(sql, params as unknown[] | undefined);
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 } satisfies QueryResult<Row>;
     } catch (error) {
-      throw translateDatabaseError(error, location);
+      const hasSqlState = typeof (error as { code?: unknown }).code === 'string';
+      const broken = client instanceof pg.Pool ? undefined : brokenBy.get(client);
+      throw translateDatabaseError(hasSqlState || broken === undefined ? error : broken, location);
     }
   }
 
@@ -72,6 +91,33 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
       return await pool.connect();
     } catch (error) {
       throw translateDatabaseError(error, location);
+    }
+  }
+
+  async function transactionOnce<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await connect();
+    let broken = false;
+    try {
+      await run(client, 'begin');
+      const tx: Queryable = {
+        query: (sql, params, queryOptions) => run(client, sql, params, queryOptions),
+        exec: async (sql) => void (await run(client, sql)),
+      };
+      const result = await work(tx);
+      await run(client, 'commit');
+      return result;
+    } catch (error) {
+      if (brokenBy.has(client)) broken = true;
+      else {
+        try {
+          await client.query('rollback');
+        } catch {
+          broken = true;
+        }
+      }
+      throw error;
+    } finally {
+      client.release(broken);
     }
   }
 
@@ -84,34 +130,12 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
     query: (sql, params, queryOptions) =>
       options.everyStatementInTransaction
         ? db.transaction((tx) => tx.query(sql, params, queryOptions))
-        : run(pool, sql, params, queryOptions),
+        : retryingConflicts(() => run(pool, sql, params, queryOptions), location),
     exec: async (sql) =>
       options.everyStatementInTransaction
         ? db.transaction((tx) => tx.exec(sql))
-        : void (await run(pool, sql)),
-    async transaction(work) {
-      const client = await connect();
-      let broken = false;
-      try {
-        await run(client, 'begin');
-        const tx: Queryable = {
-          query: (sql, params, queryOptions) => run(client, sql, params, queryOptions),
-          exec: async (sql) => void (await run(client, sql)),
-        };
-        const result = await work(tx);
-        await run(client, 'commit');
-        return result;
-      } catch (error) {
-        try {
-          await client.query('rollback');
-        } catch {
-          broken = true;
-        }
-        throw error;
-      } finally {
-        client.release(broken);
-      }
-    },
+        : void (await retryingConflicts(() => run(pool, sql), location)),
+    transaction: (work) => retryingConflicts(() => transactionOnce(work), location),
     async listen(channel, onNotify) {
       if (listener === undefined) {
         const client = await connect();
@@ -119,7 +143,6 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
         client.on('notification', (message) => {
           for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
         });
-        client.on('error', () => {});
         listener = { client, handlers };
       }
       const { client, handlers } = listener;
@@ -134,6 +157,12 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
         set.delete(onNotify);
       };
     },
+    // One session over PGlite's socket: bounds are not sent there, so the same Db serves.
+    bounded: (bounds) => (onServer ? createPostgresDb({ ...withoutOnClose(options), bounds }) : db),
+    connection: async () =>
+      onServer
+        ? openDedicatedConnection(config, location, prepares)
+        : { query: db.query, exec: db.exec, close: async () => {} },
     async close() {
       if (listener !== undefined) {
         listener.client.release(true);
@@ -144,6 +173,44 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
     },
   };
   return db;
+}
+
+/**
+ * The pg config: the connection, plus on a server the session bounds as startup
+ * parameters and TCP keepalives. The kernel's `-c` settings come after any `options`
+ * the URL or config gives, so they win.
+ */
+function connectionConfig(options: PostgresDbOptions, onServer: boolean): pg.PoolConfig {
+  const config: pg.PoolConfig =
+    typeof options.connection === 'string' ? fromUrl(options.connection) : { ...options.connection };
+  if (!onServer) return config;
+  const own = sessionStartupOptions(options.bounds ?? defaultSessionBounds);
+  config.options = config.options === undefined || config.options === '' ? own : `${config.options} ${own}`;
+  config.keepAlive ??= true;
+  config.keepAliveInitialDelayMillis ??= keepAlive.clientInitialDelayMs;
+  return config;
+}
+
+/** A config for a URL, its `options` parameter taken out (node-postgres would let it replace the kernel's). */
+function fromUrl(connectionString: string): pg.PoolConfig {
+  try {
+    const url = new URL(connectionString);
+    const given = url.searchParams.get('options');
+    if (given !== null) {
+      url.searchParams.delete('options');
+      return { connectionString: url.toString(), options: given };
+    }
+  } catch {
+    // Not a URL: node-postgres parses it (or reports it).
+  }
+  return { connectionString };
+}
+
+/** Options for a copy of the Db: its close must not run the original's onClose. */
+function withoutOnClose(options: PostgresDbOptions): PostgresDbOptions {
+  const copy = { ...options };
+  delete copy.onClose;
+  return copy;
 }
 
 /** A connection string with its password removed. */

@@ -22,6 +22,34 @@ const connectionErrnos = new Set([
   'EPIPE',
 ]);
 
+/** SQLSTATEs of work the server aborted or a session it ended, with what they become. */
+const boundedSqlStates: Record<string, { code: ErrorCode; hint: string }> = {
+  '40P01': {
+    code: 'unavailable',
+    hint: 'the database broke a deadlock with concurrent work by aborting this; retry',
+  },
+  '40001': {
+    code: 'unavailable',
+    hint: 'this conflicted with a concurrent transaction and was rolled back; retry',
+  },
+  '55P03': {
+    code: 'timeout',
+    hint: 'another session held a lock for longer than lock_timeout allows; retry once it is done',
+  },
+  '57014': {
+    code: 'timeout',
+    hint: 'the statement ran longer than statement_timeout allows and was cancelled',
+  },
+  '25P03': {
+    code: 'unavailable',
+    hint: 'the session stayed idle inside a transaction past its bound and the server ended it; retry',
+  },
+  '57P05': {
+    code: 'unavailable',
+    hint: 'the session stayed idle past its bound and the server ended it; retry',
+  },
+};
+
 interface ErrorWithCode {
   code?: unknown;
   message?: unknown;
@@ -42,6 +70,15 @@ export function translateDatabaseError(error: unknown, location: string): unknow
         text,
         typeof hint === 'string' ? { hint, cause: error } : { cause: error },
       );
+    }
+    const bounded = boundedSqlStates[code];
+    if (bounded !== undefined) {
+      return new AosError(bounded.code, `${text} (database at ${location})`, {
+        hint: bounded.hint,
+        retryable: true,
+        cause: error,
+        details: { sqlstate: code },
+      });
     }
     if (
       connectionErrnos.has(code) ||
