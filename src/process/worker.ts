@@ -10,7 +10,8 @@ import { TokenCounter } from '../cpu/token-counter.js';
 import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Embedder } from '../memory/embedder.js';
-import type { Db } from '../storage/db.js';
+import type { Db, DedicatedConnection } from '../storage/db.js';
+import { workerSessionBounds } from '../storage/session-bounds.js';
 import { chainAudit, drainAudit } from '../trust/audit.js';
 import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
@@ -98,6 +99,10 @@ export class Worker {
   private sliceEndedSinceChain = false;
   private readonly cleanups: (() => unknown)[] = [];
   private readonly engine: EngineHost;
+  /** The worker's sessions (bounded by its lease), and the heartbeat's own connection. */
+  private readonly db: Db;
+  private heartbeatConnection: Promise<DedicatedConnection> | undefined;
+  private renewing = false;
   /** Executions of processes this worker ran, so their next slice goes on from memory instead of replaying. */
   private readonly executions = new Map<number, Execution>();
 
@@ -110,8 +115,11 @@ export class Worker {
     this.leaseMs = options.leaseMs ?? 5000;
     this.pollMs = options.pollMs ?? 500;
     this.quantumMs = options.quantumMs ?? 2000;
+    // The worker's own sessions, bounded by its lease: a dead or frozen worker's locks are
+    // gone within about a lease, so its processes can be taken over.
+    this.db = host.db.bounded(workerSessionBounds(this.leaseMs));
     this.engine = {
-      db: host.db,
+      db: this.db,
       tools: host.tools,
       models: host.models,
       tokens: new TokenCounter(),
@@ -137,7 +145,7 @@ export class Worker {
     this.heartbeat = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 4)));
     const retentionMs = this.options.retentionMs ?? 7 * 24 * 3_600_000;
     const reap = () =>
-      reapExpiredZombies(this.host.db, retentionMs).catch((error: unknown) =>
+      reapExpiredZombies(this.db, retentionMs).catch((error: unknown) =>
         this.emit({
           type: 'error',
           message: `reaping failed: ${toAosError(error).message}`,
@@ -151,9 +159,9 @@ export class Worker {
       let signedUpTo = -1;
       const checkpoint = async () => {
         try {
-          const head = await this.host.db.query<{ id: number | null }>('select max(id) as id from aos.audit');
+          const head = await this.db.query<{ id: number | null }>('select max(id) as id from aos.audit');
           if ((head.rows[0]?.id ?? 0) === signedUpTo) return;
-          const written = await writeCheckpoint(this.host.db, checkpointConfig(this.host.home));
+          const written = await writeCheckpoint(this.db, checkpointConfig(this.host.home));
           signedUpTo = written?.id ?? signedUpTo;
         } catch (error) {
           this.emit({
@@ -175,7 +183,7 @@ export class Worker {
         lastChainAt = Date.now();
         this.sliceEndedSinceChain = false;
         // One batch per tick; a chainer already at work elsewhere makes this one skip.
-        this.chaining = chainAudit(this.host.db, { wait: false })
+        this.chaining = chainAudit(this.db, { wait: false })
           .catch((error: unknown) =>
             this.emit({
               type: 'error',
@@ -226,11 +234,14 @@ export class Worker {
     await this.chaining;
     await this.loopDone;
     for (const cleanup of this.cleanups) await cleanup();
-    await releaseAll(this.host.db, this.id).catch(() => 0);
+    await releaseAll(this.db, this.id).catch(() => 0);
     // Chain what the last slices appended, so it does not wait for the next chainer.
-    if ((this.options.chainEveryMs ?? 100) > 0) await drainAudit(this.host.db).catch(() => 0);
+    if ((this.options.chainEveryMs ?? 100) > 0) await drainAudit(this.db).catch(() => 0);
     for (const execution of this.executions.values()) execution.abandon();
     this.executions.clear();
+    await (await this.heartbeatConnection?.catch(() => undefined))?.close().catch(() => {});
+    this.heartbeatConnection = undefined;
+    if (this.db !== this.host.db) await this.db.close().catch(() => {});
   }
 
   private async loop(): Promise<void> {
@@ -241,7 +252,7 @@ export class Worker {
         const sentAt = performance.now();
         try {
           claimed = await claimProcesses(
-            this.host.db,
+            this.db,
             this.id,
             this.leaseMs,
             free,
@@ -318,7 +329,7 @@ export class Worker {
     try {
       const program = await this.host.programs.programFor(definition);
       const tools = this.host.tools.select(definition.tools, `agent ${definition.name}`);
-      const journal = await loadJournal(this.host.db, row.pid);
+      const journal = await loadJournal(this.db, row.pid);
       execution = new Execution({
         pid: row.pid,
         definition,
@@ -332,7 +343,7 @@ export class Worker {
     } catch (error) {
       const aosError = toAosError(error);
       if (aosError.code === 'unavailable') throw aosError;
-      await this.host.db.transaction(async (tx) => {
+      await this.db.transaction(async (tx) => {
         // An exit wakes the parent: both rows are locked first, in pid order.
         if (row.ppid !== null) await tx.query('select aos.lock_processes($1)', [[row.ppid, row.pid]]);
         await appendStep(tx, lease, await nextSeqOf(tx, row.pid), { kind: 'exit', status: 'done' });
@@ -352,7 +363,7 @@ export class Worker {
     const key = `${name}@${version}`;
     let cached = this.definitions.get(key);
     if (cached === undefined) {
-      cached = getAgentDefinition(this.host.db, name, version);
+      cached = getAgentDefinition(this.db, name, version);
       cached.catch(() => this.definitions.delete(key));
       this.definitions.set(key, cached);
     }
@@ -360,12 +371,28 @@ export class Worker {
   }
 
   private async renew(): Promise<void> {
+    if (this.renewing) return; // the last beat is still on its way; its answer will do
+    this.renewing = true;
+    try {
+      await this.renewHeld();
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async renewHeld(): Promise<void> {
     const held = [...this.active.entries()].map(([pid, slice]) => ({ pid, generation: slice.generation }));
     if (held.length === 0) return;
     let renewed: Map<number, Renewal>;
     const sentAt = performance.now();
     try {
-      renewed = await renewLeases(this.host.db, this.id, this.leaseMs, held);
+      // Its own connection: a heartbeat never waits for a pooled one behind the work.
+      this.heartbeatConnection ??= this.db.connection();
+      const connection = await this.heartbeatConnection.catch((error: unknown) => {
+        this.heartbeatConnection = undefined;
+        throw error;
+      });
+      renewed = await renewLeases(connection, this.id, this.leaseMs, held);
     } catch (error) {
       this.emit({
         type: 'error',
