@@ -21,6 +21,7 @@
  *     --db URL         an existing, empty database (default: a fresh aos_chaos_<random>
  *                      on postgres://postgres@127.0.0.1:5432/postgres, dropped at the end)
  *     --json           one JSON document instead of the readable report
+ *     --keep           keep the fresh database for inspection (its URL goes to stderr)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -56,6 +57,7 @@ const options = {
   seed: Number(option('seed', '11')),
   db: option('db', ''),
   json: process.argv.includes('--json') || process.env.AOS_CHAOS_JSON === '1',
+  keep: process.argv.includes('--keep') || process.env.AOS_CHAOS_KEEP === '1',
 };
 
 /** mulberry32: a small seeded generator, so a seed gives the same instants and mix. */
@@ -331,7 +333,7 @@ async function main(): Promise<number> {
         loadAtStart,
         loadDuringRun: { min: Math.min(...loads), max: Math.max(...loads) },
       },
-      options: { ...options, db: options.db === '' ? 'fresh database' : 'given' },
+      options: { ...options, db: options.db === '' ? 'fresh database' : 'given', keep: undefined },
       durationS: { window: (windowEnded - started) / 1000, drain: (finished - windowEnded) / 1000 },
       processes: lostResult.total,
       workersStarted: fleet.all.length,
@@ -384,7 +386,12 @@ async function main(): Promise<number> {
     burners.stop();
     await client.end();
     await kernel.close();
-    await database.drop();
+    if (options.keep) {
+      const log = join(mkdtempSync(join(tmpdir(), 'aos-chaos-events-')), 'events.jsonl');
+      writeFileSync(log, fleet.events.map((event) => JSON.stringify(event)).join('\n'));
+      process.stderr.write(`kept the database: ${database.url}\nworker events: ${log}\n`);
+    }
+    else await database.drop();
   }
 }
 
