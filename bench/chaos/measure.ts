@@ -19,6 +19,7 @@ interface ProcessRow {
   input: string;
   state: string;
   wait_reason: string | null;
+  wait_detail: { message?: string } | null;
   exit_status: number | null;
   result: unknown;
   error: { code?: string; message?: string } | null;
@@ -42,7 +43,7 @@ export async function lostProcesses(
 ): Promise<{ total: number; lost: LostProcess[] }> {
   const rows = (
     await client.query<ProcessRow>(
-      'select pid::int, agent_name, input, state, wait_reason, exit_status, result, error from aos.processes order by pid',
+      'select pid::int, agent_name, input, state, wait_reason, wait_detail, exit_status, result, error from aos.processes order by pid',
     )
   ).rows;
   const lost: LostProcess[] = [];
@@ -55,7 +56,7 @@ export async function lostProcesses(
           : expectedProgramResult(row.agent_name, row.input);
     const base = { pid: row.pid, agent: row.agent_name };
     if (row.state === 'stopped' && row.wait_reason === 'diverged') {
-      lost.push({ ...base, kind: 'diverged', detail: row.error?.message ?? 'stopped: diverged' });
+      lost.push({ ...base, kind: 'diverged', detail: row.wait_detail?.message ?? 'stopped: diverged' });
     } else if (row.state !== 'exited') {
       lost.push({
         ...base,

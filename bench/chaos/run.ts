@@ -390,8 +390,7 @@ async function main(): Promise<number> {
       const log = join(mkdtempSync(join(tmpdir(), 'aos-chaos-events-')), 'events.jsonl');
       writeFileSync(log, fleet.events.map((event) => JSON.stringify(event)).join('\n'));
       process.stderr.write(`kept the database: ${database.url}\nworker events: ${log}\n`);
-    }
-    else await database.drop();
+    } else await database.drop();
   }
 }
 
