@@ -1,0 +1,53 @@
+/**
+ * Takeover latency: for each process a worker held (running, its lease) when it was
+ * SIGKILLed or SIGSTOPped, the time from that instant to the next slice-started of the
+ * process by another worker, as the harness saw the events arrive.
+ */
+import type { ObservedEvent } from './workers.js';
+
+export interface TakeoverStats {
+  /** Processes held by a worker at the instant it was killed or stopped. */
+  held: number;
+  /** Of those, never claimed again by another worker. */
+  never: number;
+  p50Ms: number | undefined;
+  p99Ms: number | undefined;
+  maxMs: number | undefined;
+}
+
+function percentile(sorted: number[], fraction: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+}
+
+/** Latencies from each incident (a worker's OS pid, an instant, the pids it held) to the takeovers. */
+export function takeovers(
+  events: ObservedEvent[],
+  incidents: { worker: number; at: number; held: number[] }[],
+): TakeoverStats {
+  const latencies: number[] = [];
+  let held = 0;
+  let never = 0;
+  for (const incident of incidents) {
+    for (const pid of incident.held) {
+      held += 1;
+      const next = events.find(
+        (event) =>
+          event.type === 'slice-started' &&
+          event.pid === pid &&
+          event.worker !== incident.worker &&
+          event.at >= incident.at,
+      );
+      if (next === undefined) never += 1;
+      else latencies.push(next.at - incident.at);
+    }
+  }
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    held,
+    never,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    maxMs: sorted.at(-1),
+  };
+}
