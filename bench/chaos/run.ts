@@ -11,7 +11,7 @@
  *   npm run bench:chaos [-- options]     options (or env AOS_CHAOS_<NAME>, e.g. AOS_CHAOS_KILLS=10):
  *     --workers N      worker processes (default 3)
  *     --processes M    processes spawned, children included (default 140)
- *     --kills K        SIGKILLs of random workers (default 30)
+ *     --kills K        SIGKILLs of random workers (default 30), each while another worker is up
  *     --stops S        SIGSTOPs of a worker for 3 leases, then SIGCONT (default 1)
  *     --lease D        worker lease (default 1s; try 5s)
  *     --duration D     window over which spawns and kills are spread (default 60s)
@@ -229,14 +229,32 @@ async function main(): Promise<number> {
     const loads: number[] = [];
     const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
     const stopped = new Set<ChaosWorker>();
-    const held = async (worker: ChaosWorker) =>
-      (
-        await client.query<{ pid: number }>(
-          "select pid::int from aos.processes where state = 'running' and lease_owner like $1",
-          [`%:${worker.osPid}:%`],
-        )
-      ).rows.map((row) => row.pid);
+    /** Lease time left at the incident, by pid: takeover less this is the delay after the lease expired. */
+    const leaseLeft = new Map<number, number>();
+    const held = async (worker: ChaosWorker) => {
+      const rows = await client.query<{ pid: number; left_ms: number }>(
+        `select pid::int, (extract(epoch from lease_expires_at - now()) * 1000)::int as left_ms
+           from aos.processes where state = 'running' and lease_owner like $1`,
+        [`%:${worker.osPid}:%`],
+      );
+      for (const row of rows.rows) leaseLeft.set(row.pid, row.left_ms);
+      return rows.rows.map((row) => row.pid);
+    };
 
+    /**
+     * A random worker to kill or stop, among those claiming work, once at least one other
+     * would still claim work after it: takeover measures the lease, not a fleet with no
+     * worker up (a replacement takes a second or two to start on a loaded machine).
+     */
+    const pickVictim = async (): Promise<ChaosWorker | undefined> => {
+      const giveUp = Date.now() + 30_000;
+      while (Date.now() < giveUp) {
+        const ready = fleet.live().filter((worker) => worker.readyAt !== undefined && !stopped.has(worker));
+        if (ready.length >= 2) return ready[Math.floor(random() * ready.length)];
+        await sleep(20);
+      }
+      return undefined;
+    };
     const spawning = (async () => {
       for (const spawn of mix.spawns) {
         const wait = started + spawn.at - Date.now();
@@ -250,8 +268,7 @@ async function main(): Promise<number> {
       for (const at of killAt) {
         const wait = started + at - Date.now();
         if (wait > 0) await sleep(wait);
-        const candidates = fleet.live().filter((worker) => !stopped.has(worker));
-        const victim = candidates[Math.floor(random() * candidates.length)];
+        const victim = await pickVictim();
         if (victim === undefined) continue;
         fleet.kill(victim);
         kills.push({ worker: victim.osPid, at: victim.killedAt!, held: await held(victim) });
@@ -262,8 +279,7 @@ async function main(): Promise<number> {
       for (const at of stopAt) {
         const wait = started + at - Date.now();
         if (wait > 0) await sleep(wait);
-        const candidates = fleet.live().filter((worker) => !stopped.has(worker));
-        const victim = candidates[Math.floor(random() * candidates.length)];
+        const victim = await pickVictim();
         if (victim === undefined) continue;
         fleet.stop(victim);
         stopped.add(victim);
@@ -320,8 +336,8 @@ async function main(): Promise<number> {
       const key = (event.message ?? '').slice(0, 120);
       errors.set(key, (errors.get(key) ?? 0) + 1);
     }
-    const killTakeovers = takeovers(fleet.events, kills);
-    const stopTakeovers = takeovers(fleet.events, stops);
+    const killTakeovers = takeovers(fleet.events, kills, leaseLeft);
+    const stopTakeovers = takeovers(fleet.events, stops, leaseLeft);
     const messages = await measure.messageCounts(client, collector.pid, agentPids);
     const models = await measure.modelTurns(client);
     const finals = await measure.duplicateFinals(client);

@@ -13,6 +13,8 @@ export interface TakeoverStats {
   p50Ms: number | undefined;
   p99Ms: number | undefined;
   maxMs: number | undefined;
+  /** The three slowest takeovers: which process, held by which worker, how long. */
+  slowest: { pid: number; worker: number; ms: number; leaseLeftMs: number | undefined; by: number }[];
 }
 
 function percentile(sorted: number[], fraction: number): number | undefined {
@@ -24,8 +26,10 @@ function percentile(sorted: number[], fraction: number): number | undefined {
 export function takeovers(
   events: ObservedEvent[],
   incidents: { worker: number; at: number; held: number[] }[],
+  leaseLeft: Map<number, number> = new Map(),
 ): TakeoverStats {
   const latencies: number[] = [];
+  const each: TakeoverStats['slowest'] = [];
   let held = 0;
   let never = 0;
   for (const incident of incidents) {
@@ -39,7 +43,16 @@ export function takeovers(
           event.at >= incident.at,
       );
       if (next === undefined) never += 1;
-      else latencies.push(next.at - incident.at);
+      else {
+        latencies.push(next.at - incident.at);
+        each.push({
+          pid,
+          worker: incident.worker,
+          ms: next.at - incident.at,
+          leaseLeftMs: leaseLeft.get(pid),
+          by: next.worker,
+        });
+      }
     }
   }
   const sorted = latencies.sort((a, b) => a - b);
@@ -49,5 +62,6 @@ export function takeovers(
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
     maxMs: sorted.at(-1),
+    slowest: each.sort((a, b) => b.ms - a.ms).slice(0, 3),
   };
 }

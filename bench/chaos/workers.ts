@@ -22,6 +22,8 @@ export interface ChaosWorker {
   child: ChildProcess;
   osPid: number;
   startedAt: number;
+  /** When it said it claims work (its worker-started event). */
+  readyAt?: number;
   killedAt?: number;
   stoppedAt?: number;
   continuedAt?: number;
@@ -100,6 +102,10 @@ export class WorkerFleet {
       return;
     }
     if (typeof value.type !== 'string') return;
+    if (value.type === 'worker-started') {
+      const worker = this.all.find((each) => each.osPid === osPid);
+      if (worker !== undefined) worker.readyAt = at;
+    }
     this.events.push({
       at,
       worker: osPid,

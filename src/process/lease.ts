@@ -7,8 +7,8 @@ import type { Queryable } from '../storage/db.js';
 import type { ProcessRow } from './process-table.js';
 
 /**
- * Claims up to `limit` runnable processes for `workerId`: ready ones, expired leases, and
- * due wake-ups; except processes of programs registered without a module by another
+ * Claims up to `limit` runnable processes for `workerId`: ready ones, expired leases (first
+ * among their priority: they had a worker), and due wake-ups; except processes of programs registered without a module by another
  * kernel (only that kernel can run them), unless named in `localPrograms`.
  */
 export async function claimProcesses(
@@ -32,7 +32,8 @@ export async function claimProcesses(
                    where a.name = agent_name and a.version = agent_version
                      and a.definition -> 'program' -> 'module' = 'null'::jsonb
                      and a.name <> all ($4::text[]))
-              order by priority desc, vruntime, pid
+              -- A process whose worker died was running: it goes first among its priority.
+              order by priority desc, (state = 'running') desc, vruntime, pid
               limit $3
                 for update skip locked) claimable
       where p.pid = claimable.pid

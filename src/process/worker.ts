@@ -50,6 +50,7 @@ export interface WorkerOptions {
 }
 
 export type WorkerEvent =
+  | { type: 'worker-started'; workerId: string }
   | { type: 'slice-started'; pid: number; generation: number; workerId: string }
   | { type: 'slice-ended'; pid: number; outcome: SliceOutcome; workerId: string }
   | { type: 'error'; pid?: number; message: string; workerId: string };
@@ -198,6 +199,7 @@ export class Worker {
       this.chainer = setInterval(chain, chainEvery);
     }
     this.loopDone = this.loop();
+    this.emit({ type: 'worker-started', workerId: this.id });
   }
 
   /** Processes running in this worker now. */

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTool, textResult } from '../../src/io/tool.js';
 import { createKernel, type Kernel } from '../../src/kernel.js';
-import { hasServer, postgresDatabase } from '../support/databases.js';
+import { hasServer, postgresDatabase, warnWhenSkipped } from '../support/databases.js';
 
 const leaseMs = 1000;
 const workerScript = join(import.meta.dirname, 'worker-process.ts');
@@ -65,6 +65,8 @@ const recordTool = defineTool({
     return textResult('not run here');
   },
 });
+
+warnWhenSkipped('the crash tests (test/crash/crash.test.ts)');
 
 describe.skipIf(!hasServer)('crash tests on the server', () => {
   let kernel: Kernel;

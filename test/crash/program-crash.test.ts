@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKernel, type Kernel } from '../../src/kernel.js';
-import { hasServer, postgresDatabase } from '../support/databases.js';
+import { hasServer, postgresDatabase, warnWhenSkipped } from '../support/databases.js';
 
 const leaseMs = 1000;
 const workerScript = join(import.meta.dirname, 'worker-process.ts');
@@ -30,6 +30,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+warnWhenSkipped('the program crash tests (test/crash/program-crash.test.ts)');
 
 describe.skipIf(!hasServer)('program crash tests on the server', () => {
   let kernel: Kernel;

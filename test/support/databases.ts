@@ -79,6 +79,11 @@ export const testDatabases: TestDatabase[] =
 /** Whether the server tests run (CI sets AOS_TEST_DATABASE_URL). */
 export const hasServer = serverUrl !== undefined;
 
+/** Says loudly, on stderr, that `what` is skipped because no server is set; for server-only test files. */
+export function warnWhenSkipped(what: string): void {
+  if (!hasServer) console.warn(`SKIPPED: ${what} needs a PostgreSQL server: set AOS_TEST_DATABASE_URL`);
+}
+
 /** For a describe block: returns `fresh()`, which makes a new migrated database, dropped after each test. */
 export function migratedDatabases(database: TestDatabase): () => Promise<Db> {
   let drop: (() => Promise<void>) | undefined;
