@@ -696,7 +696,9 @@ export class Slice {
       return { kind: 'ended' };
     }
     const aosError = toAosError(error);
-    if (aosError.code === 'unavailable' || this.ended) {
+    // The database is unreachable, or a statement waited too long for a lock or ran too long
+    // (the worker's session bounds): the slice ends, the process is taken over later.
+    if (aosError.code === 'unavailable' || aosError.code === 'timeout' || this.ended) {
       this.end(undefined, aosError);
       return { kind: 'ended' };
     }

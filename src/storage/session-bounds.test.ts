@@ -6,13 +6,13 @@ import { defaultSessionBounds, sessionStartupOptions, workerSessionBounds } from
 describe('session bounds', () => {
   it("derive a worker's bounds from its lease, with floors for short leases", () => {
     expect(workerSessionBounds(1000)).toEqual({
-      lockTimeoutMs: 250,
+      lockTimeoutMs: 1000,
       statementTimeoutMs: defaultSessionBounds.statementTimeoutMs,
       idleInTransactionMs: 1000,
     });
-    expect(workerSessionBounds(100)).toMatchObject({ lockTimeoutMs: 100, idleInTransactionMs: 500 });
+    expect(workerSessionBounds(100)).toMatchObject({ lockTimeoutMs: 250, idleInTransactionMs: 500 });
     expect(workerSessionBounds(30_000, { ...defaultSessionBounds, statementTimeoutMs: 0 })).toEqual({
-      lockTimeoutMs: 7500,
+      lockTimeoutMs: 30_000,
       statementTimeoutMs: 0,
       idleInTransactionMs: 30_000,
     });

@@ -32,17 +32,18 @@ export const defaultSessionBounds: SessionBounds = {
 };
 
 /**
- * A worker's bounds for a lease of `leaseMs`: lock_timeout about a quarter of the lease
- * (at least 100 ms), idle in transaction about the lease (at least 500 ms), so a frozen
- * or dead worker's row locks are gone by the time its lease expires; statement_timeout
- * as in `base`.
+ * A worker's bounds for a lease of `leaseMs`: lock_timeout and idle in transaction about
+ * the lease (at least 250 and 500 ms), so a frozen worker's row locks are gone by the
+ * time its lease expires (a killed one's go within the connection check, a second);
+ * statement_timeout as in `base`. A live worker on a loaded machine may wait for a row
+ * as long as a lease; a shorter lock timeout failed its writes there (bench:chaos).
  */
 export function workerSessionBounds(
   leaseMs: number,
   base: SessionBounds = defaultSessionBounds,
 ): SessionBounds {
   return {
-    lockTimeoutMs: Math.max(100, Math.round(leaseMs / 4)),
+    lockTimeoutMs: Math.max(250, Math.round(leaseMs)),
     statementTimeoutMs: base.statementTimeoutMs,
     idleInTransactionMs: Math.max(500, Math.round(leaseMs)),
   };
