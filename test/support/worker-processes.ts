@@ -1,0 +1,48 @@
+/**
+ * Workers as real OS processes for the crash tests: start test/crash/faulty-worker.ts
+ * with a fault mode, learn its worker id, and kill them all when the test ends.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const faultyWorkerScript = join(import.meta.dirname, '..', 'crash', 'faulty-worker.ts');
+
+/** A worker OS process and its worker id. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  id: string;
+}
+
+/** Starts faulty-worker.ts on `url` in `mode` (see that file); resolves once it prints its worker id. */
+export function startFaultyWorker(
+  url: string,
+  options: { leaseMs: number; mode: string; concurrency?: number },
+): Promise<WorkerProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      faultyWorkerScript,
+      url,
+      String(options.leaseMs),
+      options.mode,
+      String(options.concurrency ?? 8),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AOS_CRASH_DATABASE_URL: url } },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code, signal) => reject(new Error(`worker exited early with ${code ?? signal}`)));
+    createInterface({ input: child.stdout! }).once('line', (id) => resolve({ child, id }));
+  });
+}
+
+/** SIGKILLs `worker` and resolves once it is gone. */
+export async function killWorker(worker: WorkerProcess): Promise<void> {
+  if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+  const gone = new Promise((resolve) => worker.child.once('exit', resolve));
+  worker.child.kill('SIGCONT');
+  worker.child.kill('SIGKILL');
+  await gone;
+}
