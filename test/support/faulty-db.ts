@@ -4,7 +4,8 @@
  * answer, stop the process), and slow every transaction down while it holds its
  * connection. Statements inside a transaction are passed through untouched.
  */
-import type { Db, Queryable, QueryOptions, QueryResult } from '../../src/storage/db.js';
+import type { Db, DedicatedConnection, Queryable, QueryOptions, QueryResult } from '../../src/storage/db.js';
+import type { SessionBounds } from '../../src/storage/session-bounds.js';
 
 /** A statement as the caller sent it. */
 export interface SentQuery {
@@ -74,6 +75,17 @@ export class FaultyDb implements Db {
       await this.hooks.transactionStarted?.();
       return work(tx);
     });
+  }
+
+  /** The inner Db's bounded sessions, with the same faults (a worker runs on these). */
+  bounded(bounds: SessionBounds): Db {
+    const bounded = this.inner.bounded(bounds);
+    return bounded === this.inner ? this : new FaultyDb(bounded, this.hooks);
+  }
+
+  /** A connection of its own, without faults (a worker's heartbeat). */
+  connection(): Promise<DedicatedConnection> {
+    return this.inner.connection();
   }
 
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
