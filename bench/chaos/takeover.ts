@@ -14,7 +14,27 @@ export interface TakeoverStats {
   p99Ms: number | undefined;
   maxMs: number | undefined;
   /** The three slowest takeovers: which process, held by which worker, how long. */
-  slowest: { pid: number; worker: number; ms: number; leaseLeftMs: number | undefined; by: number }[];
+  slowest: {
+    pid: number;
+    worker: number;
+    ms: number;
+    leaseLeftMs: number | undefined;
+    by: number;
+    /** Slices the worker that took over was running at the incident (of its concurrency). */
+    byBusy: number;
+  }[];
+}
+
+/** Slices `worker` had started and not ended at `at`, by its events. */
+function busyAt(events: ObservedEvent[], worker: number, at: number): number {
+  const running = new Set<number>();
+  for (const event of events) {
+    if (event.at > at) break;
+    if (event.worker !== worker || event.pid === undefined) continue;
+    if (event.type === 'slice-started') running.add(event.pid);
+    if (event.type === 'slice-ended') running.delete(event.pid);
+  }
+  return running.size;
 }
 
 function percentile(sorted: number[], fraction: number): number | undefined {
@@ -51,6 +71,7 @@ export function takeovers(
           ms: next.at - incident.at,
           leaseLeftMs: leaseLeft.get(pid),
           by: next.worker,
+          byBusy: busyAt(events, next.worker, incident.at),
         });
       }
     }
