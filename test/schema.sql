@@ -18,6 +18,7 @@ table aos.approvals
   reason text
   decided_by text
   decided_at timestamp with time zone
+  op bigint
 
 table aos.audit
   id bigint not null
@@ -196,8 +197,8 @@ table aos.steps
 
 CREATE UNIQUE INDEX agents_name_digest_key ON aos.agents (name, digest);
 CREATE UNIQUE INDEX agents_pkey ON aos.agents (name, version);
+CREATE UNIQUE INDEX approvals_operation ON aos.approvals (pid, op);
 CREATE INDEX approvals_pending ON aos.approvals (requested_at) WHERE (decision IS NULL);
-CREATE UNIQUE INDEX approvals_pid_call_id_key ON aos.approvals (pid, call_id);
 CREATE UNIQUE INDEX approvals_pkey ON aos.approvals (id);
 CREATE UNIQUE INDEX audit_head_pkey ON aos.audit_head (singleton);
 CREATE INDEX audit_kind ON aos.audit (kind, id);

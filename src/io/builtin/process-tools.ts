@@ -181,7 +181,7 @@ const sleep = defineTool({
 /**
  * Parks the process until woken, or until `timeout` has passed since this call
  * first blocked; then `onTimeout` is the result. The deadline is kept in the
- * process's wait_detail (its calls, by call id), so it survives restarts.
+ * process's wait_detail (its calls, by operation), so it survives restarts.
  */
 async function blockOrTimeOut(
   context: ToolContext,
@@ -191,9 +191,10 @@ async function blockOrTimeOut(
   detail: Record<string, unknown>,
   onTimeout: () => ToolOutcome,
 ): Promise<ToolOutcome> {
-  const calls = (context.process.wait_detail as { calls?: { callId?: string; deadline?: unknown }[] } | null)
+  // By operation, never by the model's call id: another call with the same id must not inherit this deadline.
+  const calls = (context.process.wait_detail as { calls?: { op?: number; deadline?: unknown }[] } | null)
     ?.calls;
-  const previous = Array.isArray(calls) ? calls.find((call) => call.callId === context.callId) : undefined;
+  const previous = Array.isArray(calls) ? calls.find((call) => call.op === context.op) : undefined;
   const now = await databaseNow(context.db);
   let deadline: number | null = null;
   if (typeof previous?.deadline === 'string') {
@@ -228,10 +229,12 @@ const approval = defineTool({
   annotations: {},
   transactional: true,
   async run(input, context) {
+    // Keyed by the operation (assigned by the kernel), not the model's call id: every new
+    // question is a new approval that a person decides; a replay of this call finds its own.
     const inserted = await context.db.query<{ id: number }>(
-      `insert into aos.approvals (pid, call_id, question) values ($1, $2, $3)
-       on conflict (pid, call_id) do nothing returning id`,
-      [context.pid, context.callId, input.question],
+      `insert into aos.approvals (pid, op, call_id, question) values ($1, $2, $3, $4)
+       on conflict (pid, op) do nothing returning id`,
+      [context.pid, context.op, context.callId, input.question],
     );
     if (inserted.rowCount > 0) {
       await context.db.query('select aos.audit_append($1, $2, $3, $4)', [
@@ -246,9 +249,9 @@ const approval = defineTool({
       decision: string | null;
       reason: string | null;
       decided_by: string | null;
-    }>('select id, decision, reason, decided_by from aos.approvals where pid = $1 and call_id = $2', [
+    }>('select id, decision, reason, decided_by from aos.approvals where pid = $1 and op = $2', [
       context.pid,
-      context.callId,
+      context.op,
     ]);
     const row = found.rows[0]!;
     if (row.decision !== null) {
