@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from './support/databases.js';
-import { eventually, reaches, testKernels } from './support/kernel.js';
+import { eventually, reaches, type TestKernel, testKernels } from './support/kernel.js';
 
 describe.each(testDatabases)('process bounds on $name', (database) => {
   const start = testKernels(database);
@@ -56,5 +56,95 @@ describe.each(testDatabases)('process bounds on $name', (database) => {
       reason: 'no',
       id: second!.id,
     });
+  });
+
+  /** A parent that spawns two looping children and waits; the tree's limits are the parent's. */
+  function loopingTree(t: TestKernel): string {
+    t.agent(
+      'looper',
+      'tools: [sleep, finish]',
+      [
+        'turns:',
+        ...Array.from({ length: 60 }, () => '  - tool_calls: [{ name: sleep, arguments: { duration: 1 } }]'),
+        '  - finish: looped',
+        '',
+      ].join('\n'),
+    );
+    return t.agent(
+      'spawner',
+      'tools: [spawn, wait, finish]\nagents: [./looper.md]',
+      [
+        'turns:',
+        '  - tool_calls:',
+        '      - { name: spawn, arguments: { agent: looper, input: a } }',
+        '      - { name: spawn, arguments: { agent: looper, input: b } }',
+        '  - tool_calls: [{ name: wait, arguments: { pid: "{{result.0.pid}}" } }]',
+        '  - finish: done',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  async function treeOf(t: TestKernel, root: number) {
+    const rows = await t.kernel.db.query<{
+      pid: number;
+      state: string;
+      exit_status: number | null;
+      steps_used: number;
+      cost_nanos: string;
+    }>(
+      `select pid, state, exit_status, steps_used, cost_nanos from aos.processes
+        where pid = $1 or ppid = $1 order by pid`,
+      [root],
+    );
+    return rows.rows.map((row) => ({ ...row, cost_nanos: Number(row.cost_nanos) }));
+  }
+
+  it("charges children to their parent: the whole tree stops at the parent's step limit", async () => {
+    const t = await start();
+    const { pid } = await t.kernel.call('spawn', { agent: loopingTree(t), maxSteps: 6 });
+    const done = await t.kernel.call('wait', { pid, timeout: '30s' });
+    expect(done).toMatchObject({ exitStatus: 152, error: { code: 'limit_exceeded' } });
+    const tree = await eventually('every child to exit', async () => {
+      const rows = await treeOf(t, pid);
+      return rows.every((row) => row.state === 'exited') ? rows : undefined;
+    });
+    expect(tree).toHaveLength(3);
+    for (const child of tree.slice(1)) expect(child.exit_status).toBe(152);
+    // At most one step past the limit per process of the tree (each checks before its next step).
+    const steps = tree.reduce((sum, row) => sum + row.steps_used, 0);
+    expect(steps).toBeLessThanOrEqual(6 + tree.length);
+  });
+
+  it("charges children to their parent: the whole tree stops at the parent's cost limit", async () => {
+    const t = await start();
+    await t.kernel.call('cpu set', { name: 'scripted:*', inputPrice: 2000, outputPrice: 2000 });
+    const { pid } = await t.kernel.call('spawn', { agent: loopingTree(t), maxCost: 0.5 });
+    const done = await t.kernel.call('wait', { pid, timeout: '30s' });
+    expect(done).toMatchObject({ exitStatus: 152, error: { code: 'limit_exceeded' } });
+    const tree = await eventually('every child to exit', async () => {
+      const rows = await treeOf(t, pid);
+      return rows.every((row) => row.state === 'exited') ? rows : undefined;
+    });
+    for (const child of tree.slice(1)) expect(child.exit_status).toBe(152);
+    const calls = await t.kernel.db.query<{ cost: string }>(
+      "select max((output ->> 'costNanos')::bigint) as cost from aos.steps where kind = 'model'",
+    );
+    const largestCall = Number(calls.rows[0]!.cost);
+    const cost = tree.reduce((sum, row) => sum + row.cost_nanos, 0);
+    expect(cost).toBeLessThanOrEqual(0.5e9 + tree.length * largestCall);
+  });
+
+  it('spawns only the agents listed under agents:, never itself', async () => {
+    const t = await start();
+    const file = t.agent(
+      'selfish',
+      'tools: [spawn, finish]',
+      'turns:\n  - tool_calls: [{ name: spawn, arguments: { agent: selfish } }]\n  - finish: "{{last}}"\n',
+    );
+    const { pid } = await t.kernel.call('spawn', { agent: file });
+    const done = await t.kernel.call('wait', { pid, timeout: '20s' });
+    expect(done.result).toMatch(/^forbidden: this agent may spawn no agent/);
+    expect(await t.kernel.call('ps', { all: true, ppid: pid })).toEqual([]);
   });
 });

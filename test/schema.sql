@@ -252,4 +252,5 @@ function aos.send_message(p_pid bigint, p_body text, p_sender bigint) returns bi
 function aos.signal_process(p_pid bigint, p_signal text) returns text;
 function aos.spawn(p_agent_name text, p_input text) returns bigint;
 function aos.spawn_process(p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority integer, p_limits jsonb, p_agent_version integer, p_model text) returns bigint;
+function aos.tree_usage(p_pid bigint, p_steps bigint, p_tokens bigint, p_cost bigint) returns TABLE(pid bigint, limits jsonb, started_at timestamp with time zone, steps bigint, tokens bigint, cost_nanos bigint);
 function aos.write_file(p_namespace text, p_path text, p_parents text[], p_kind text, p_content text, p_data bytea, p_size bigint, p_sha256 text, p_author_pid bigint) returns TABLE(version integer, author_pid bigint, created_at timestamp with time zone, created boolean);

@@ -52,15 +52,24 @@ const spawn = defineTool({
   input: z.object({
     agent: z.string().min(1),
     input: z.string().optional(),
-    priority: z.number().int().optional(),
+    priority: z.number().int().min(-20).max(20).optional(),
   }),
   annotations: {},
   transactional: true,
   async run(input, context) {
-    const allowed = [context.definition.name, ...(context.definition.agents ?? [])];
+    // Only what the file lists: an agent never spawns itself implicitly (a fork bomb).
+    const allowed = context.definition.agents ?? [];
     if (!allowed.includes(input.agent) && !allowed.includes('*')) {
       return errorResult(
-        `forbidden: this agent may spawn only ${allowed.join(', ')}; "${input.agent}" is not listed under agents: in its file`,
+        allowed.length === 0
+          ? `forbidden: this agent may spawn no agent; list "${input.agent}" under agents: in its file`
+          : `forbidden: this agent may spawn only ${allowed.join(', ')}; "${input.agent}" is not listed under agents: in its file`,
+      );
+    }
+    // A child never runs ahead of its parent.
+    if (input.priority !== undefined && input.priority > context.process.priority) {
+      return errorResult(
+        `forbidden: priority ${input.priority} is above this process's own (${context.process.priority}); a child runs at most at its parent's priority`,
       );
     }
     const pid = await spawnProcess(context.db, {
