@@ -147,4 +147,46 @@ describe.each(testDatabases)('process bounds on $name', (database) => {
     expect(done.result).toMatch(/^forbidden: this agent may spawn no agent/);
     expect(await t.kernel.call('ps', { all: true, ppid: pid })).toEqual([]);
   });
+
+  it("refuses a child priority above the parent's or out of range, and an endless sleep, as error results", async () => {
+    const t = await start();
+    t.agent('kid', 'tools: [finish]', 'turns:\n  - finish: kid\n');
+    const file = t.agent(
+      'pushy',
+      'tools: [spawn, sleep, finish]\nagents: [./kid.md]',
+      [
+        'turns:',
+        '  - tool_calls:',
+        '      - { name: spawn, arguments: { agent: kid, priority: 1000000 } }',
+        '      - { name: spawn, arguments: { agent: kid, priority: 3000000000 } }',
+        '      - { name: spawn, arguments: { agent: kid, priority: 3 } }',
+        '      - { name: spawn, arguments: { agent: kid, priority: -5 } }',
+        '      - { name: sleep, arguments: { duration: 99999999999999d } }',
+        '      - { name: sleep, arguments: { duration: 99999999999999999 } }',
+        '  - finish: "{{observations}}"',
+        '',
+      ].join('\n'),
+    );
+    const { pid } = await t.kernel.call('spawn', { agent: file, priority: 2 });
+    const done = await t.kernel.call('wait', { pid, timeout: '20s' });
+    expect(done).toMatchObject({ exitStatus: 0 });
+    const results = String(done.result).split('\n');
+    expect(results[0]).toMatch(/^invalid_input: bad arguments for spawn at priority/);
+    expect(results[1]).toMatch(/^invalid_input: bad arguments for spawn at priority/);
+    expect(results[2]).toMatch(/^forbidden: priority 3 is above this process's own \(2\)/);
+    expect(JSON.parse(results[3]!)).toMatchObject({ pid: expect.any(Number) });
+    expect(results[4]).toMatch(/^invalid_input: bad arguments for sleep at duration/);
+    expect(results[5]).toMatch(/^invalid_input: bad arguments for sleep at duration/);
+    const children = await t.kernel.call('ps', { all: true, ppid: pid });
+    expect(children.map((child) => child.priority)).toEqual([-5]);
+  });
+
+  it('refuses prices and rates out of range with invalid_input', async () => {
+    const t = await start();
+    for (const input of [{ inputPrice: 1e300 }, { outputPrice: 1e7 }, { rpm: 1e12 }, { tpm: 1e15 }]) {
+      await expect(t.kernel.call('cpu set', { name: 'scripted:*', ...input })).rejects.toMatchObject({
+        code: 'invalid_input',
+      });
+    }
+  });
 });

@@ -19,17 +19,21 @@ import {
   textResult,
 } from '../tool.js';
 
-/** Milliseconds, or a string such as "30s"; a bad one is a bad argument (an error result), checked before the tool runs. */
-const duration = z.union([z.number().int().min(0), z.string()]).refine(
+/** The longest sleep or timeout: a year (a longer one is out of range, and past some point not a date at all). */
+const maxDurationMs = 366 * 24 * 60 * 60 * 1000;
+
+/** Milliseconds, or a string such as "30s", up to a year; a bad one is a bad argument (an error result), checked before the tool runs. */
+const duration = z.union([z.number().int().min(0).max(maxDurationMs), z.string()]).refine(
   (value) => {
     try {
-      parseDuration(value, 'duration');
-      return true;
+      return parseDuration(value, 'duration') <= maxDurationMs;
     } catch {
       return false;
     }
   },
-  { message: 'not a duration: write milliseconds, or a number with ms, s, m, h or d (e.g. 30s)' },
+  {
+    message: 'not a duration up to 366d: write milliseconds, or a number with ms, s, m, h or d (e.g. 30s)',
+  },
 );
 
 const finish = defineTool({
