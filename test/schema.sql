@@ -18,6 +18,7 @@ table aos.approvals
   reason text
   decided_by text
   decided_at timestamp with time zone
+  op bigint
 
 table aos.audit
   id bigint not null
@@ -196,8 +197,8 @@ table aos.steps
 
 CREATE UNIQUE INDEX agents_name_digest_key ON aos.agents (name, digest);
 CREATE UNIQUE INDEX agents_pkey ON aos.agents (name, version);
+CREATE UNIQUE INDEX approvals_operation ON aos.approvals (pid, op);
 CREATE INDEX approvals_pending ON aos.approvals (requested_at) WHERE (decision IS NULL);
-CREATE UNIQUE INDEX approvals_pid_call_id_key ON aos.approvals (pid, call_id);
 CREATE UNIQUE INDEX approvals_pkey ON aos.approvals (id);
 CREATE UNIQUE INDEX audit_head_pkey ON aos.audit_head (singleton);
 CREATE INDEX audit_kind ON aos.audit (kind, id);
@@ -251,4 +252,5 @@ function aos.send_message(p_pid bigint, p_body text, p_sender bigint) returns bi
 function aos.signal_process(p_pid bigint, p_signal text) returns text;
 function aos.spawn(p_agent_name text, p_input text) returns bigint;
 function aos.spawn_process(p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority integer, p_limits jsonb, p_agent_version integer, p_model text) returns bigint;
+function aos.tree_usage(p_pid bigint, p_steps bigint, p_tokens bigint, p_cost bigint) returns TABLE(pid bigint, limits jsonb, started_at timestamp with time zone, steps bigint, tokens bigint, cost_nanos bigint);
 function aos.write_file(p_namespace text, p_path text, p_parents text[], p_kind text, p_content text, p_data bytea, p_size bigint, p_sha256 text, p_author_pid bigint) returns TABLE(version integer, author_pid bigint, created_at timestamp with time zone, created boolean);

@@ -14,7 +14,11 @@ const turnSchema = z
     tool_calls: z
       .array(
         z
-          .object({ name: z.string().min(1), arguments: z.record(z.string(), z.unknown()).optional() })
+          .object({
+            name: z.string().min(1),
+            arguments: z.record(z.string(), z.unknown()).optional(),
+            id: z.string().min(1).optional(),
+          })
           .strict(),
       )
       .optional(),

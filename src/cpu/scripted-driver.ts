@@ -133,7 +133,7 @@ function parseIfJson(text: string): unknown {
 
 function toolCallsOf(turn: ScriptTurn, index: number, variables: Record<string, unknown>): ToolCall[] {
   const calls: ToolCall[] = (turn.tool_calls ?? []).map((call, position) => ({
-    id: `t${index}_${position}`,
+    id: call.id ?? `t${index}_${position}`,
     name: call.name,
     arguments: fill(call.arguments ?? {}, variables) as Record<string, unknown>,
   }));

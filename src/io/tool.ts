@@ -20,7 +20,10 @@ export interface ToolAnnotations {
 /** What a handler gets besides its arguments. */
 export interface ToolContext {
   pid: number;
+  /** The call's id as the model sent it (or op<N>): for display only; the model chooses it, so never a key. */
   callId: string;
+  /** The call's operation position in its process, assigned by the kernel: the same on a replay or recovery of this call. */
+  op: number;
   /** Aborts when the process is killed or loses its lease. */
   signal: AbortSignal;
   definition: AgentDefinition;

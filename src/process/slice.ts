@@ -28,6 +28,7 @@ import type { Block, LiveOutcome, Recorded } from './operation.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNumbers } from './signals.js';
 import type { SliceControl } from './slice-control.js';
+import { treeLimitReached } from './tree-limits.js';
 
 /** How a slice ended. */
 export type SliceOutcome = 'exited' | 'blocked' | 'stopped' | 'yielded' | 'released' | 'lease-lost';
@@ -481,7 +482,13 @@ export class Slice {
       );
       return { kind: 'ended' };
     }
-    const limit = this.limitReached();
+    const limit =
+      this.limitReached() ??
+      (await treeLimitReached(this.db, this.process, this.execution.definition.limits, {
+        steps: this.stepsUsed,
+        tokens: this.tokensUsed,
+        costNanos: this.costUsedNanos,
+      }));
     if (limit !== undefined) {
       await this.exit(128 + signalNumbers.XCPU, null, limitError(limit), signalStep('XCPU', op));
       return { kind: 'ended' };

@@ -26,9 +26,10 @@ export const cpuSyscall = defineSyscall({
 
 // "none" clears a limit. Null is accepted too, so that parsing twice (CLI, then dispatch) gives the same value.
 const limit = z
-  .union([z.literal('none'), z.null(), z.coerce.number().int().positive()])
+  .union([z.literal('none'), z.null(), z.coerce.number().int().positive().max(1_000_000_000)])
   .transform((value) => (value === 'none' ? null : value));
-const price = z.coerce.number().min(0);
+// USD per million tokens, up to $0.10 a token: costs stay exact integers of nano-dollars.
+const price = z.coerce.number().min(0).max(100_000);
 
 export const cpuSetSyscall = defineSyscall({
   name: 'cpu set',

@@ -19,17 +19,21 @@ import {
   textResult,
 } from '../tool.js';
 
-/** Milliseconds, or a string such as "30s"; a bad one is a bad argument (an error result), checked before the tool runs. */
-const duration = z.union([z.number().int().min(0), z.string()]).refine(
+/** The longest sleep or timeout: a year (a longer one is out of range, and past some point not a date at all). */
+const maxDurationMs = 366 * 24 * 60 * 60 * 1000;
+
+/** Milliseconds, or a string such as "30s", up to a year; a bad one is a bad argument (an error result), checked before the tool runs. */
+const duration = z.union([z.number().int().min(0).max(maxDurationMs), z.string()]).refine(
   (value) => {
     try {
-      parseDuration(value, 'duration');
-      return true;
+      return parseDuration(value, 'duration') <= maxDurationMs;
     } catch {
       return false;
     }
   },
-  { message: 'not a duration: write milliseconds, or a number with ms, s, m, h or d (e.g. 30s)' },
+  {
+    message: 'not a duration up to 366d: write milliseconds, or a number with ms, s, m, h or d (e.g. 30s)',
+  },
 );
 
 const finish = defineTool({
@@ -52,15 +56,24 @@ const spawn = defineTool({
   input: z.object({
     agent: z.string().min(1),
     input: z.string().optional(),
-    priority: z.number().int().optional(),
+    priority: z.number().int().min(-20).max(20).optional(),
   }),
   annotations: {},
   transactional: true,
   async run(input, context) {
-    const allowed = [context.definition.name, ...(context.definition.agents ?? [])];
+    // Only what the file lists: an agent never spawns itself implicitly (a fork bomb).
+    const allowed = context.definition.agents ?? [];
     if (!allowed.includes(input.agent) && !allowed.includes('*')) {
       return errorResult(
-        `forbidden: this agent may spawn only ${allowed.join(', ')}; "${input.agent}" is not listed under agents: in its file`,
+        allowed.length === 0
+          ? `forbidden: this agent may spawn no agent; list "${input.agent}" under agents: in its file`
+          : `forbidden: this agent may spawn only ${allowed.join(', ')}; "${input.agent}" is not listed under agents: in its file`,
+      );
+    }
+    // A child never runs ahead of its parent.
+    if (input.priority !== undefined && input.priority > context.process.priority) {
+      return errorResult(
+        `forbidden: priority ${input.priority} is above this process's own (${context.process.priority}); a child runs at most at its parent's priority`,
       );
     }
     const pid = await spawnProcess(context.db, {
@@ -181,7 +194,7 @@ const sleep = defineTool({
 /**
  * Parks the process until woken, or until `timeout` has passed since this call
  * first blocked; then `onTimeout` is the result. The deadline is kept in the
- * process's wait_detail (its calls, by call id), so it survives restarts.
+ * process's wait_detail (its calls, by operation), so it survives restarts.
  */
 async function blockOrTimeOut(
   context: ToolContext,
@@ -191,9 +204,10 @@ async function blockOrTimeOut(
   detail: Record<string, unknown>,
   onTimeout: () => ToolOutcome,
 ): Promise<ToolOutcome> {
-  const calls = (context.process.wait_detail as { calls?: { callId?: string; deadline?: unknown }[] } | null)
+  // By operation, never by the model's call id: another call with the same id must not inherit this deadline.
+  const calls = (context.process.wait_detail as { calls?: { op?: number; deadline?: unknown }[] } | null)
     ?.calls;
-  const previous = Array.isArray(calls) ? calls.find((call) => call.callId === context.callId) : undefined;
+  const previous = Array.isArray(calls) ? calls.find((call) => call.op === context.op) : undefined;
   const now = await databaseNow(context.db);
   let deadline: number | null = null;
   if (typeof previous?.deadline === 'string') {
@@ -228,10 +242,12 @@ const approval = defineTool({
   annotations: {},
   transactional: true,
   async run(input, context) {
+    // Keyed by the operation (assigned by the kernel), not the model's call id: every new
+    // question is a new approval that a person decides; a replay of this call finds its own.
     const inserted = await context.db.query<{ id: number }>(
-      `insert into aos.approvals (pid, call_id, question) values ($1, $2, $3)
-       on conflict (pid, call_id) do nothing returning id`,
-      [context.pid, context.callId, input.question],
+      `insert into aos.approvals (pid, op, call_id, question) values ($1, $2, $3, $4)
+       on conflict (pid, op) do nothing returning id`,
+      [context.pid, context.op, context.callId, input.question],
     );
     if (inserted.rowCount > 0) {
       await context.db.query('select aos.audit_append($1, $2, $3, $4)', [
@@ -246,9 +262,9 @@ const approval = defineTool({
       decision: string | null;
       reason: string | null;
       decided_by: string | null;
-    }>('select id, decision, reason, decided_by from aos.approvals where pid = $1 and call_id = $2', [
+    }>('select id, decision, reason, decided_by from aos.approvals where pid = $1 and op = $2', [
       context.pid,
-      context.callId,
+      context.op,
     ]);
     const row = found.rows[0]!;
     if (row.decision !== null) {

@@ -168,6 +168,7 @@ async function runTransactional(
     const result = await tool.run(input, {
       pid: slice.lease.pid,
       callId: call.callId,
+      op,
       signal: slice.control.everything.signal,
       definition: slice.execution.definition,
       db: tx,
@@ -257,6 +258,7 @@ async function runPlain(
     result = await tool.run(input, {
       pid: slice.lease.pid,
       callId: call.callId,
+      op,
       signal: slice.control.everything.signal,
       definition: slice.execution.definition,
       db: slice.execution.host.db,
