@@ -28,7 +28,7 @@ import type { Block, LiveOutcome, Recorded } from './operation.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNumbers } from './signals.js';
 import type { SliceControl } from './slice-control.js';
-import { treeLimitReached } from './tree-limits.js';
+import { hasChildren, treeLimitReached } from './tree-limits.js';
 
 /** How a slice ended. */
 export type SliceOutcome = 'exited' | 'blocked' | 'stopped' | 'yielded' | 'released' | 'lease-lost';
@@ -61,6 +61,8 @@ export class Slice {
   costUsedNanos: number;
   /** Model calls let through by a rationed device in this slice. */
   modelCallsGranted = 0;
+  /** Whether the process has had a child: looked up once a slice, set when it spawns one. */
+  private childrenKnown: Promise<boolean> | undefined;
 
   private readonly db: Db;
   private readonly quantumMs: number;
@@ -390,6 +392,17 @@ export class Slice {
     );
   }
 
+  /** Whether the process has had a child (for the limits of its tree). */
+  hasChildren(): Promise<boolean> {
+    this.childrenKnown ??= hasChildren(this.db, this.lease.pid);
+    return this.childrenKnown;
+  }
+
+  /** The process spawned a child in this slice. */
+  noteChildSpawned(): void {
+    this.childrenKnown = Promise.resolve(true);
+  }
+
   /** Adds a step's usage to the counters the limits are checked against. */
   count(usage: { steps?: number; tokens?: number; costNanos?: number }): void {
     this.stepsUsed += usage.steps ?? 0;
@@ -484,11 +497,13 @@ export class Slice {
     }
     const limit =
       this.limitReached() ??
-      (await treeLimitReached(this.db, this.process, this.execution.definition.limits, {
-        steps: this.stepsUsed,
-        tokens: this.tokensUsed,
-        costNanos: this.costUsedNanos,
-      }));
+      (await treeLimitReached(
+        this.db,
+        this.process,
+        this.execution.definition.limits,
+        { steps: this.stepsUsed, tokens: this.tokensUsed, costNanos: this.costUsedNanos },
+        () => this.hasChildren(),
+      ));
     if (limit !== undefined) {
       await this.exit(128 + signalNumbers.XCPU, null, limitError(limit), signalStep('XCPU', op));
       return { kind: 'ended' };

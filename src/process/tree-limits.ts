@@ -19,17 +19,21 @@ export interface OwnUsage {
 
 /**
  * Why the tree of `process` (its ancestors' limits, and its own over its descendants)
- * must stop it, or undefined. A process with no parent and no limits of its own is never
- * stopped here (no query).
+ * must stop it, or undefined. A process with no parent is checked here only when it has
+ * children and limits of its own (no query otherwise: its own limits are checked from its
+ * counters).
  */
 export async function treeLimitReached(
   db: Queryable,
   process: { pid: number; ppid: number | null; limits: unknown },
   definitionLimits: Limits,
   own: OwnUsage,
+  hasChildren: () => Promise<boolean>,
 ): Promise<string | undefined> {
   const ownLimits = { ...definitionLimits, ...(process.limits as Limits) };
-  if (process.ppid === null && Object.keys(ownLimits).length === 0) return undefined;
+  if (process.ppid === null && (Object.keys(ownLimits).length === 0 || !(await hasChildren()))) {
+    return undefined;
+  }
   const result = await db.query<{
     pid: number;
     limits: Limits;
@@ -72,4 +76,10 @@ function reached(
     }
   }
   return undefined;
+}
+
+/** Whether process `pid` has ever had a child. */
+export async function hasChildren(db: Queryable, pid: number): Promise<boolean> {
+  const result = await db.query('select 1 from aos.processes where ppid = $1 limit 1', [pid]);
+  return result.rowCount > 0;
 }

@@ -218,6 +218,7 @@ async function runTransactional(
     return { kind: 'ended' };
   }
   slice.count({ steps: 1 });
+  if (tool.name === 'spawn' && outcome.output?.isError === false) slice.noteChildSpawned();
   const output = outcome.output!;
   return { kind: 'done', recorded: { status: output.isError ? 'failed' : 'done', output, usage: null } };
 }
