@@ -49,8 +49,17 @@ export const auditVerifySyscall = defineSyscall({
     ok: z.boolean(),
     entries: z.number().int(),
     head: z.object({ id: z.number().int(), hash: z.string() }),
-    firstBad: z.object({ id: z.number().int(), reason: z.string() }).optional(),
+    firstBad: z
+      .object({
+        id: z.number().int(),
+        reason: z.string(),
+        pid: z.number().int().nullable().optional().describe('the process whose data differs from the log'),
+      })
+      .optional(),
     checkpoints: z.object({ checked: z.number().int(), latestId: z.number().int().nullable() }),
+    content: z
+      .object({ checked: z.number().int() })
+      .describe('entries whose digests were recomputed from the journal and process rows they describe'),
     unchained: z
       .number()
       .int()

@@ -10,6 +10,7 @@ import {
   loadOrCreateKey,
   readCheckpoints,
 } from './audit-checkpoints.js';
+import { verifyContent } from './verify-content.js';
 
 /** The result of `aos audit verify`. */
 export interface AuditVerification extends ChainCheck {
@@ -19,6 +20,9 @@ export interface AuditVerification extends ChainCheck {
    * not covered by the check, and not yet tamper-evident.
    */
   unchained: number;
+  /** Entries whose digests were recomputed from the journal and process rows they describe. */
+  content: { checked: number };
+  firstBad?: { id: number; reason: string; pid?: number | null };
 }
 
 /**
@@ -35,7 +39,7 @@ export async function verifyAudit(db: Queryable, config: CheckpointConfig): Prom
     null,
   );
   const summary = { checked: checkpoints.length, latestId };
-  if (!chain.ok) return { ...chain, checkpoints: summary };
+  if (!chain.ok) return { ...chain, checkpoints: summary, content: { checked: 0 } };
   const key = checkpoints.length === 0 ? undefined : loadOrCreateKey(config.keyFile);
   const stored = await db.query<{ id: number; hash: Buffer }>(
     'select id, hash from aos.audit where id = any($1)',
@@ -48,6 +52,7 @@ export async function verifyAudit(db: Queryable, config: CheckpointConfig): Prom
       ok: false,
       firstBad: { id, reason },
       checkpoints: summary,
+      content: { checked: 0 },
     });
     if (!checkpointSigned(checkpoint, key!)) {
       return fail(
@@ -69,5 +74,17 @@ export async function verifyAudit(db: Queryable, config: CheckpointConfig): Prom
       );
     }
   }
-  return { ...chain, checkpoints: summary };
+  // The chain vouches for digests; check that the data they describe still has them.
+  const content = await verifyContent(db);
+  const mismatch = content.mismatches[0];
+  if (mismatch !== undefined) {
+    return {
+      ...chain,
+      ok: false,
+      firstBad: { id: mismatch.id, pid: mismatch.pid, reason: mismatch.what },
+      checkpoints: summary,
+      content: { checked: content.checked },
+    };
+  }
+  return { ...chain, checkpoints: summary, content: { checked: content.checked } };
 }
