@@ -3,6 +3,7 @@
  * tool arguments or result in SQL makes `aos audit verify` fail at the entry whose
  * digest no longer matches, and `aos replay` report it (issue 12, finding 6).
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,5 +99,42 @@ describe.each(testDatabases)('audit digests against the journal on $name', (data
     const removed = await t.kernel.call('audit verify', {});
     expect(removed.ok).toBe(false);
     expect(removed.firstBad!.reason).toMatch(/is missing/);
+  });
+
+  it('keeps digests and sizes of messages, memories and tasks in the audit log, not their text', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'aos-audit-content-'));
+    const t = await start({ kernel: { home } });
+    const listener = t.agent(
+      'listener',
+      'tools: [recv, finish]',
+      'turns:\n  - tool_calls: [{ name: recv }]\n  - finish: ok\n',
+    );
+    const task = 'task: the launch code is 0000-TASK';
+    const message = 'message: my password is hunter2-MESSAGE';
+    const memory = 'memory: the safe opens with 1234-MEMORY';
+    const { pid } = await t.kernel.call('spawn', { agent: listener, input: task });
+    await t.kernel.call('send', { pid, message });
+    await t.kernel.call('mem add', { ns: 'secrets', text: memory, meta: { pin: '9999-META' } });
+    const entries = await t.kernel.call('audit show', { kind: 'syscall', limit: 1000 });
+    const text = JSON.stringify(entries);
+    for (const secret of ['0000-TASK', 'hunter2-MESSAGE', '1234-MEMORY', '9999-META']) {
+      expect(text).not.toContain(secret);
+    }
+    const digest = (value: string) => createHash('sha256').update(value).digest('hex');
+    const byName = (name: string) =>
+      (
+        entries.find((entry) => (entry.data as { name?: string }).name === name)!.data as {
+          input: Record<string, unknown>;
+        }
+      ).input;
+    expect(byName('spawn')).toMatchObject({
+      agent: listener,
+      input: { bytes: task.length, sha256: digest(task) },
+    });
+    expect(byName('send')).toMatchObject({
+      pid,
+      message: { bytes: message.length, sha256: digest(message) },
+    });
+    expect(byName('mem add')).toMatchObject({ ns: 'secrets', text: { sha256: digest(memory) } });
   });
 });
