@@ -27,6 +27,7 @@ import { embeddedHome } from './storage/open-database.js';
 import { type Caller, grants, localUser } from './syscalls/syscall.js';
 import { type SyscallName, type Syscalls, syscalls } from './syscalls/table.js';
 import { appendAudit, drainAudit } from './trust/audit.js';
+import { checkpointConfigOf, userAosHome, writeCheckpoint } from './trust/audit-checkpoints.js';
 import {
   createOtlpExporter,
   type OtlpExporter,
@@ -42,8 +43,16 @@ export interface KernelOptions {
   models?: ModelResolver;
   /** Apply pending migrations on start; default true. */
   migrate?: boolean;
-  /** The folder for local files (audit key and checkpoints); default AOS_HOME, else ./.aos. */
+  /**
+   * The folder for local files (audit key and checkpoints); default AOS_HOME, else
+   * ./.aos with the embedded database, ~/.aos with a server (never the working directory).
+   */
   home?: string;
+  /**
+   * Sign a checkpoint of the audit chain's head on close when the chain grew while this
+   * kernel was open (so that what a command appended is covered); default false (the CLI sets it).
+   */
+  checkpointOnClose?: boolean;
   /**
    * Programs to register at start: Program objects (only this kernel's workers can run
    * them) or module paths (any worker imports them).
@@ -106,12 +115,19 @@ export interface Kernel {
   close(): Promise<void>;
 }
 
+/** The id of the audit chain's head (0 when empty). */
+async function auditHead(db: Db): Promise<number> {
+  const result = await db.query<{ id: number | null }>('select max(id) as id from aos.audit');
+  return Number(result.rows[0]?.id ?? 0);
+}
+
 /** Creates a kernel on `db`, migrating it first unless told not to. */
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { db } = options;
   if (options.migrate ?? true) await migrate(db);
   // Chain audit entries left pending (appended since the last chainer ran).
   await drainAudit(db);
+  const headAtStart = await auditHead(db);
   const fileSystem = { maxFileBytes: maxFileBytesOf(options.fileSystem?.maxFileBytes) };
   const embedder = options.embedder ?? embedderFromEnvironment();
   const tools = new ToolRegistry([
@@ -164,7 +180,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
 
   const kernel: Kernel = {
     db,
-    home: embeddedHome(options.home),
+    home: db.kind === 'pglite' ? embeddedHome(options.home) : userAosHome(options.home),
     fileSystem,
     tools,
     models,
@@ -249,6 +265,10 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
         // Chain what this kernel appended (a CLI command's audit entry), best effort:
         // the next chainer (a worker, the next kernel) takes it otherwise.
         await drainAudit(db).catch(() => 0);
+        // Sign what this command appended: a head no checkpoint covers could be re-hashed undetected.
+        if (options.checkpointOnClose === true && (await auditHead(db)) > headAtStart) {
+          await writeCheckpoint(db, await checkpointConfigOf(db, kernel.home));
+        }
       } finally {
         for (const stop of stopListening) await stop();
         await db.close();

@@ -134,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
         return db;
       },
       async kernel() {
-        kernel ??= await createKernel({ db: await context.db() });
+        kernel ??= await createKernel({ db: await context.db(), checkpointOnClose: true });
         return kernel;
       },
       database: { url: options.url, home: options.home },

@@ -4,6 +4,7 @@
  * rejection that the memory manager can act on.
  */
 import { AosError } from '../errors.js';
+import { redactSecrets } from '../redact-secrets.js';
 
 interface ApiErrorLike {
   status?: unknown;
@@ -39,9 +40,10 @@ export function providerError(error: unknown, provider: ProviderInfo): AosError 
   if (error instanceof AosError) return error;
   const candidate = (error ?? {}) as ApiErrorLike;
   const className = candidate.constructor?.name ?? String(candidate.name ?? '');
-  const message = typeof candidate.message === 'string' ? candidate.message : String(error);
+  // A base URL may carry credentials (http://user:secret@host, ?api_key=): they never reach a message.
+  const message = redactSecrets(typeof candidate.message === 'string' ? candidate.message : String(error));
   const status = typeof candidate.status === 'number' ? candidate.status : undefined;
-  const where = `${provider.name} at ${provider.baseUrl}`;
+  const where = `${provider.name} at ${redactSecrets(provider.baseUrl)}`;
   if (error instanceof GarbageResponseError) {
     return new AosError('unavailable', `${where} sent a response aos cannot read: ${message}`, {
       hint: 'the provider or proxy answered with something that is not its API format',

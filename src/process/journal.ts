@@ -106,7 +106,7 @@ export async function appendStep(
       step.usage?.cachedInputTokens ?? 0,
       step.costNanos ?? 0,
       step.audit?.kind ?? null,
-      step.audit === undefined ? null : canonicalJson(step.audit.data),
+      auditData(step.audit, seq),
       step.startedAt ?? null,
       step.op ?? null,
       seq,
@@ -142,7 +142,7 @@ export async function finishStep(
       (step.countsAsStep ? 1 : 0) + (step.extraSteps ?? 0),
       tokensOf(step.usage),
       step.audit?.kind ?? null,
-      step.audit === undefined ? null : canonicalJson(step.audit.data),
+      auditData(step.audit, seq),
       finishedSeq,
     ],
     { prepare: 'aos_finish_step' },
@@ -233,6 +233,17 @@ export async function loadJournal(db: Queryable, pid: number, afterSeq = 0): Pro
     op: row.op,
     finishedSeq: row.finished_seq ?? row.seq,
   }));
+}
+
+/**
+ * The audit entry's data with the journal row it describes (`seq`), so that `aos audit
+ * verify` can recompute the digests it holds from that row.
+ */
+function auditData(audit: StepRecord['audit'], seq: number): string | null {
+  if (audit === undefined) return null;
+  const data = audit.data;
+  const isRecord = data !== null && typeof data === 'object' && !Array.isArray(data);
+  return canonicalJson(isRecord ? { ...data, seq } : data);
 }
 
 function json(value: unknown): string | null {

@@ -13,7 +13,7 @@ import type { Embedder } from '../memory/embedder.js';
 import type { Db, DedicatedConnection } from '../storage/db.js';
 import { workerSessionBounds } from '../storage/session-bounds.js';
 import { chainAudit, drainAudit } from '../trust/audit.js';
-import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
+import { checkpointConfigOf, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
 import { type EngineHost, Execution } from './execution.js';
 import { appendStep, type Lease, loadJournal, nextSeqOf } from './journal.js';
@@ -162,7 +162,7 @@ export class Worker {
         try {
           const head = await this.db.query<{ id: number | null }>('select max(id) as id from aos.audit');
           if ((head.rows[0]?.id ?? 0) === signedUpTo) return;
-          const written = await writeCheckpoint(this.db, checkpointConfig(this.host.home));
+          const written = await writeCheckpoint(this.db, await checkpointConfigOf(this.db, this.host.home));
           signedUpTo = written?.id ?? signedUpTo;
         } catch (error) {
           this.emit({

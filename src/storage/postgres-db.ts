@@ -3,6 +3,7 @@
  * protocol, such as the embedded database's local socket), on node-postgres.
  */
 import pg from 'pg';
+import { redactSecrets } from '../redact-secrets.js';
 import { retryingConflicts } from './conflict-retry.js';
 import type { Db, Queryable, QueryOptions, QueryResult } from './db.js';
 import { openDedicatedConnection } from './dedicated-connection.js';
@@ -215,11 +216,5 @@ function withoutOnClose(options: PostgresDbOptions): PostgresDbOptions {
 
 /** A connection string with its password removed. */
 export function redact(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
-  } catch {
-    return connectionString;
-  }
+  return redactSecrets(connectionString);
 }

@@ -1,7 +1,7 @@
 /** audit verify, audit show, audit checkpoint: the tamper-evident log. */
 import { z } from 'zod';
 import { drainAudit, listAudit } from '../trust/audit.js';
-import { checkpointConfig, writeCheckpoint } from '../trust/audit-checkpoints.js';
+import { checkpointConfigOf, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import { verifyAudit } from '../trust/verify-audit.js';
 import { pidSchema } from './schemas.js';
 import { defineSyscall } from './syscall.js';
@@ -49,8 +49,24 @@ export const auditVerifySyscall = defineSyscall({
     ok: z.boolean(),
     entries: z.number().int(),
     head: z.object({ id: z.number().int(), hash: z.string() }),
-    firstBad: z.object({ id: z.number().int(), reason: z.string() }).optional(),
-    checkpoints: z.object({ checked: z.number().int(), latestId: z.number().int().nullable() }),
+    firstBad: z
+      .object({
+        id: z.number().int(),
+        reason: z.string(),
+        pid: z.number().int().nullable().optional().describe('the process whose data differs from the log'),
+      })
+      .optional(),
+    checkpoints: z.object({
+      checked: z.number().int(),
+      latestId: z.number().int().nullable(),
+      otherDatabases: z.number().int().describe('checkpoints of other databases in the same store, ignored'),
+    }),
+    covered: z
+      .boolean()
+      .describe('whether a signed checkpoint covers the head; when false the log is intact but unverified'),
+    content: z
+      .object({ checked: z.number().int() })
+      .describe('entries whose digests were recomputed from the journal and process rows they describe'),
     unchained: z
       .number()
       .int()
@@ -62,7 +78,7 @@ export const auditVerifySyscall = defineSyscall({
   readOnly: true,
   errors: ['conflict'],
   async handler(kernel) {
-    return verifyAudit(kernel.db, checkpointConfig(kernel.home));
+    return verifyAudit(kernel.db, await checkpointConfigOf(kernel.db, kernel.home));
   },
 });
 
@@ -71,11 +87,17 @@ export const auditCheckpointSyscall = defineSyscall({
   summary: 'Chain pending entries, sign the chain head with the audit key and store it outside the database',
   input: z.object({}).strict(),
   output: z
-    .object({ id: z.number().int(), hash: z.string(), at: z.string(), signature: z.string() })
+    .object({
+      id: z.number().int(),
+      hash: z.string(),
+      at: z.string(),
+      database: z.string().optional(),
+      signature: z.string(),
+    })
     .nullable(),
   capability: 'audit.checkpoint',
   errors: ['unavailable', 'invalid_input'],
   async handler(kernel) {
-    return (await writeCheckpoint(kernel.db, checkpointConfig(kernel.home))) ?? null;
+    return (await writeCheckpoint(kernel.db, await checkpointConfigOf(kernel.db, kernel.home))) ?? null;
   },
 });

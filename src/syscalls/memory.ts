@@ -5,7 +5,7 @@ import { memoryKindSchema, memorySchema } from '../memory/memory.js';
 import { parseImportFile, readLinesFile } from '../memory/memory-lines.js';
 import { addMemories, forgetMemories, getMemory, listMemories } from '../memory/memory-store.js';
 import { defaultSearchWeights, searchMemories } from '../memory/search.js';
-import { defineSyscall } from './syscall.js';
+import { contentDigest, defineSyscall } from './syscall.js';
 
 const namespace = z.string().min(1).describe('the namespace, e.g. agent:researcher');
 const memoryErrors = ['invalid_input', 'not_found'] as const;
@@ -68,6 +68,12 @@ export const memAddSyscall = defineSyscall({
   output: memorySchema,
   capability: 'memory.write',
   errors: ['invalid_input', 'conflict'],
+  // The audit log keeps the memory's size and digest, not its text (nor its meta).
+  auditInput: ({ text, meta, ...rest }) => ({
+    ...rest,
+    text: contentDigest(text),
+    ...(meta === undefined ? {} : { meta: contentDigest(JSON.stringify(meta)) }),
+  }),
   async handler(kernel, input, caller) {
     const [memory] = await addMemories(
       kernel.db,

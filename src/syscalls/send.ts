@@ -1,7 +1,7 @@
 /** send: put a message in a process's mailbox. */
 import { z } from 'zod';
 import { pidSchema } from './schemas.js';
-import { defineSyscall } from './syscall.js';
+import { contentDigest, defineSyscall } from './syscall.js';
 
 export const sendSyscall = defineSyscall({
   name: 'send',
@@ -12,6 +12,8 @@ export const sendSyscall = defineSyscall({
   output: z.object({ pid: z.number().int(), messageId: z.number().int() }),
   capability: 'process.send',
   errors: ['invalid_input', 'not_found', 'conflict'],
+  // The audit log keeps the message's size and digest, not its text.
+  auditInput: ({ message, ...rest }) => ({ ...rest, message: contentDigest(message) }),
   async handler(kernel, input, caller) {
     const result = await kernel.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
       input.pid,

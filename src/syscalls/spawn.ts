@@ -7,7 +7,7 @@ import { getProcessRow, toProcess } from '../process/process-table.js';
 import { isProgramPath } from '../process/programs.js';
 import { getAgentDefinition, spawnProcess } from '../process/spawn.js';
 import { pidSchema, processSchema } from './schemas.js';
-import { defineSyscall } from './syscall.js';
+import { contentDigest, defineSyscall } from './syscall.js';
 
 export const spawnSyscall = defineSyscall({
   name: 'spawn',
@@ -45,6 +45,8 @@ export const spawnSyscall = defineSyscall({
   output: processSchema,
   capability: 'process.spawn',
   errors: ['invalid_input', 'not_found', 'forbidden'],
+  // The audit log keeps the task's size and digest, not its text.
+  auditInput: ({ input, ...rest }) => ({ ...rest, input: contentDigest(input) }),
   async handler(kernel, input, caller) {
     let agent = input.agent;
     if (input.priority !== undefined && input.nice !== undefined) {

@@ -3,6 +3,7 @@
  * output schemas, the capability it needs, the handler), from which the library
  * API, the CLI, --desc and later HTTP and MCP are derived.
  */
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 import type { Kernel } from '../kernel.js';
@@ -32,6 +33,15 @@ export interface Syscall<Input extends z.ZodType = z.ZodType, Output extends z.Z
   /** What the audit log records of the input; default the input itself (e.g. a digest instead of a file's content). */
   auditInput?(input: z.output<Input>): unknown;
   handler(kernel: Kernel, input: z.output<Input>, caller: Caller): Promise<z.input<Output>>;
+}
+
+/**
+ * What the audit log keeps of a user's text (a message, a memory, a task): its size in
+ * UTF-8 bytes and its sha256, never the text, as the log cannot be deleted from.
+ */
+export function contentDigest(text: string): { bytes: number; sha256: string } {
+  const bytes = Buffer.from(text, 'utf8');
+  return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** Defines a syscall with its types inferred from the schemas. */

@@ -12,10 +12,12 @@ import {
   verify,
 } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { AosError } from '../errors.js';
 import { canonicalJson } from '../process/agent-definition.js';
-import type { Queryable } from '../storage/db.js';
+import { databaseIdentity } from '../storage/database-identity.js';
+import type { Db, Queryable } from '../storage/db.js';
 import { drainAudit } from './audit.js';
 
 /** Where the signing key and the checkpoints are. */
@@ -24,22 +26,51 @@ export interface CheckpointConfig {
   keyFile: string;
   /** A file path (JSON lines are appended) or an http(s) URL (POST one JSON line, GET them all). */
   target: string;
+  /**
+   * The database's identity (aos.identity): written into each checkpoint, and verify
+   * checks only the checkpoints of this database. Unset: checkpoints name no database.
+   */
+  database?: string;
 }
 
-/** A signed statement: the chain had this hash at this id. */
+/** A signed statement: the chain of database `database` had this hash at this id. */
 export interface Checkpoint {
   id: number;
   hash: string;
   at: string;
+  /** The database's identity; absent in checkpoints written before they named it. */
+  database?: string;
   signature: string;
 }
 
 /** The defaults: AOS_AUDIT_KEY and AOS_AUDIT_CHECKPOINTS, else files in the aos home folder. */
-export function checkpointConfig(home: string): CheckpointConfig {
+export function checkpointConfig(home: string, database?: string): CheckpointConfig {
   return {
     keyFile: process.env.AOS_AUDIT_KEY ?? join(home, 'audit-key.pem'),
     target: process.env.AOS_AUDIT_CHECKPOINTS ?? join(home, 'audit-checkpoints.jsonl'),
+    ...(database === undefined ? {} : { database }),
   };
+}
+
+/**
+ * The checkpoint settings for `db`: with the embedded database, files in its home
+ * (`home`); with a server, a store per database under the user's aos home (`home`,
+ * never the working directory), `audit/DATABASE-ID/checkpoints.jsonl`, and the key
+ * beside it. AOS_AUDIT_KEY and AOS_AUDIT_CHECKPOINTS override both.
+ */
+export async function checkpointConfigOf(db: Db, home: string): Promise<CheckpointConfig> {
+  const database = await databaseIdentity(db);
+  if (db.kind === 'pglite') return checkpointConfig(home, database);
+  return {
+    keyFile: process.env.AOS_AUDIT_KEY ?? join(home, 'audit-key.pem'),
+    target: process.env.AOS_AUDIT_CHECKPOINTS ?? join(home, 'audit', database, 'checkpoints.jsonl'),
+    database,
+  };
+}
+
+/** The aos home of a user, for what a server database keeps locally: `home`, else AOS_HOME, else ~/.aos. */
+export function userAosHome(home?: string): string {
+  return resolve(home ?? process.env.AOS_HOME ?? join(homedir(), '.aos'));
 }
 
 /** The private key, created (mode 600) when the file does not exist. */
@@ -61,7 +92,8 @@ export function loadOrCreateKey(keyFile: string): KeyObject {
 }
 
 function statement(checkpoint: Omit<Checkpoint, 'signature'>): Buffer {
-  return Buffer.from(canonicalJson({ id: checkpoint.id, hash: checkpoint.hash, at: checkpoint.at }));
+  const { id, hash, at, database } = checkpoint;
+  return Buffer.from(canonicalJson(database === undefined ? { id, hash, at } : { id, hash, at, database }));
 }
 
 /**
@@ -78,7 +110,12 @@ export async function writeCheckpoint(
   );
   const row = head.rows[0];
   if (row === undefined) return undefined;
-  const unsigned = { id: row.id, hash: Buffer.from(row.hash).toString('hex'), at: new Date().toISOString() };
+  const unsigned = {
+    id: row.id,
+    hash: Buffer.from(row.hash).toString('hex'),
+    at: new Date().toISOString(),
+    ...(config.database === undefined ? {} : { database: config.database }),
+  };
   const signature = sign(null, statement(unsigned), loadOrCreateKey(config.keyFile)).toString('base64');
   const checkpoint: Checkpoint = { ...unsigned, signature };
   const line = `${JSON.stringify(checkpoint)}\n`;

@@ -11,6 +11,8 @@ import { loadJournal } from '../process/journal.js';
 import { requestDigest, toModelRequest } from '../process/operations/model-operation.js';
 import { getProcessRow } from '../process/process-table.js';
 import type { ProgramModelRequest } from '../process/program.js';
+import { drainAudit } from './audit.js';
+import { verifyContent } from './verify-content.js';
 
 /** One way the replay differed from the record. */
 export interface ReplayDifference {
@@ -45,8 +47,8 @@ export async function replayProcess(host: InspectHost, pid: number): Promise<Rep
     );
   }
   const journal = await loadJournal(host.db, pid);
-  const execution = await dryRunExecution(host, row, journal);
   const differences: ReplayDifference[] = [];
+  const execution = await dryRunExecution(host, row, journal);
   const journaled = journal.filter(
     (step) => step.op !== null && ['model', 'tool', 'step'].includes(step.kind),
   ).length;
@@ -117,6 +119,12 @@ export async function replayProcess(host: InspectHost, pid: number): Promise<Rep
     } else if (canonicalJson(replayed.result) !== canonicalJson(recorded.result)) {
       differences.push({ op: null, what: 'its result differs from the recorded one' });
     }
+  }
+  // A journal rewritten after the fact replays identically with itself: compare it with the audit log too.
+  await drainAudit(host.db);
+  const audited = await verifyContent(host.db, { pid, limit: 100 });
+  for (const mismatch of audited.mismatches) {
+    differences.push({ op: null, what: `audit entry ${mismatch.id}: ${mismatch.what}` });
   }
   return {
     pid,

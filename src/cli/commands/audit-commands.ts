@@ -32,12 +32,17 @@ export const auditVerifyCommand = syscallCommand(auditVerifySyscall, {
   positional: [],
   examples: ['aos audit verify', 'aos audit verify --json'],
   format: (check) =>
-    (check.ok
+    (check.ok && check.covered
       ? `ok: ${check.entries} entries, chain head ${check.head.id} (${check.head.hash.slice(0, 16)}…), ${check.checkpoints.checked} signed checkpoints agree`
-      : `TAMPERED at entry ${check.firstBad?.id}: ${check.firstBad?.reason}\n(${check.entries} entries before it verify; ${check.checkpoints.checked} checkpoints read)`) +
+      : check.ok
+        ? `unverified: ${check.entries} entries hash-chain correctly, but no signed checkpoint covers the head (entry ${check.head.id}; latest checkpoint: ${check.checkpoints.latestId ?? 'none'}), so the entries after it could have been rewritten with fresh hashes\n  hint: aos audit checkpoint`
+        : `TAMPERED at entry ${check.firstBad?.id}: ${check.firstBad?.reason}\n(${check.entries} entries before it verify; ${check.checkpoints.checked} checkpoints read)`) +
     (check.unchained === 0
       ? ''
-      : `\n${check.unchained} more entries were appended while verifying and are not chained yet: not checked, not yet tamper-evident`),
+      : `\n${check.unchained} more entries were appended while verifying and are not chained yet: not checked, not yet tamper-evident`) +
+    (check.checkpoints.otherDatabases === 0
+      ? ''
+      : `\n${check.checkpoints.otherDatabases} checkpoints of other databases in the store were ignored`),
   exitCode: (check) => (check.ok ? 0 : 5),
 });
 
