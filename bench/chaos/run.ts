@@ -19,7 +19,7 @@
  *     --load C         C CPU-burning child processes during the run (default 0)
  *     --seed S         seed of the random instants and the mix (default 11)
  *     --db URL         an existing, empty database (default: a fresh aos_chaos_<random>
- *                      on postgres://postgres@127.0.0.1:5432/postgres, dropped at the end)
+ *                      on AOS_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres, dropped at the end)
  *     --json           one JSON document instead of the readable report
  *     --keep           keep the fresh database for inspection (its URL goes to stderr)
  */
@@ -37,7 +37,8 @@ import { agentMessages } from './spec.js';
 import { takeovers } from './takeover.js';
 import { type ChaosWorker, startCpuBurners, WorkerFleet } from './workers.js';
 
-const serverUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The server fresh databases are made on: AOS_BENCH_DATABASE_URL (as the other benches), else the local one. */
+const serverUrl = process.env.AOS_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
