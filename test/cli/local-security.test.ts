@@ -1,0 +1,183 @@
+/**
+ * Local security of the CLI, through the compiled binary: the embedded database's
+ * socket, home and file modes; host files read by fs import and fs write; signals;
+ * agent text printed for people; global flags.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/package-root.js';
+import { type CliRun, cliPath as cli, runAos } from '../support/cli.js';
+
+beforeAll(() => {
+  if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', packageRoot()], { stdio: 'inherit' });
+});
+
+const cliTimeout = 240_000;
+
+function folder(): string {
+  return mkdtempSync(join(tmpdir(), 'aos-sec-'));
+}
+
+/** A folder with an agent that sleeps ten minutes (so the command serving the database stays). */
+function sleeperWorkspace(): string {
+  const where = folder();
+  writeFileSync(
+    join(where, 'slow.yaml'),
+    'turns:\n  - tool_calls: [{ name: sleep, arguments: { duration: 10m } }]\n  - finish: rested\n',
+  );
+  writeFileSync(
+    join(where, 'slow.md'),
+    '---\nname: slow\nmodel: scripted:./slow.yaml\ntools: [sleep, finish]\n---\nYou are slow.\n',
+  );
+  return where;
+}
+
+function startAos(cwd: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [cli, ...args], {
+    cwd,
+    env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string): Promise<T> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function mode(path: string): number {
+  return lstatSync(path).mode & 0o777;
+}
+
+/** Every file and folder under `root` with its mode. */
+function modesUnder(root: string): { path: string; mode: number; directory: boolean }[] {
+  const found: { path: string; mode: number; directory: boolean }[] = [];
+  for (const name of readdirSync(root)) {
+    const path = join(root, name);
+    const stat = lstatSync(path);
+    found.push({ path, mode: stat.mode & 0o777, directory: stat.isDirectory() });
+    if (stat.isDirectory()) found.push(...modesUnder(path));
+  }
+  return found;
+}
+
+function envelope(run: CliRun): { error: { code: string; message: string; hint?: string } } {
+  expect(run.stdout).toBe('');
+  return JSON.parse(run.stderr.trim()) as { error: { code: string; message: string; hint?: string } };
+}
+
+describe('the embedded database socket (finding 2)', () => {
+  it(
+    'is a Unix socket in a short private folder named in server.json, even for a long home; never TCP',
+    async () => {
+      const where = sleeperWorkspace();
+      const home = join(where, 'a'.repeat(60), 'b'.repeat(60), 'home');
+      const runner = startAos(where, ['run', 'slow.md', '--json'], { AOS_HOME: home });
+      try {
+        const infoPath = join(home, 'server.json');
+        const info = await waitFor(() => {
+          if (!existsSync(infoPath)) return undefined;
+          try {
+            return JSON.parse(readFileSync(infoPath, 'utf8')) as { pid: number; host: string; port: number };
+          } catch {
+            return undefined;
+          }
+        }, 'server.json');
+        expect(info.pid).toBe(runner.pid);
+        expect(info.host.startsWith('/')).toBe(true);
+        expect(info.port).toBe(5432);
+        const socket = join(info.host, '.s.PGSQL.5432');
+        expect(socket.length).toBeLessThanOrEqual(100);
+        expect(lstatSync(socket).isSocket()).toBe(true);
+        expect(mode(info.host)).toBe(0o700);
+        expect(statSync(info.host).uid).toBe(process.getuid!());
+        expect(mode(infoPath)).toBe(0o600);
+        expect(mode(join(home, 'owner.lock'))).toBe(0o600);
+        // Another command reaches it through that socket.
+        const ps = await runAos(where, ['ps', '--json'], { AOS_HOME: home });
+        expect(ps.code).toBe(0);
+      } finally {
+        runner.kill('SIGKILL');
+      }
+    },
+    cliTimeout,
+  );
+});
+
+describe('the aos home (findings 4 and 5)', () => {
+  it(
+    'is refused, before server.json is read, when others may write it',
+    async () => {
+      const where = folder();
+      const home = join(where, 'home');
+      mkdirSync(home);
+      chmodSync(home, 0o777);
+      // A planted server.json pointing at someone else's database.
+      writeFileSync(join(home, 'server.json'), JSON.stringify({ pid: 1, host: '127.0.0.1', port: 1 }));
+      const run = await runAos(where, ['ps', '--json'], { AOS_HOME: home });
+      expect(run.code).toBe(4);
+      const { error } = envelope(run);
+      expect(error.code).toBe('forbidden');
+      expect(error.message).toContain('writable by others');
+      expect(error.hint).toContain(`chmod 700 ${home}`);
+      expect(existsSync(join(home, 'db'))).toBe(false);
+      expect(mode(home)).toBe(0o777);
+    },
+    cliTimeout,
+  );
+
+  it.runIf(process.getuid?.() === 0)(
+    'is refused when another user owns it',
+    async () => {
+      const where = folder();
+      const home = join(where, 'home');
+      mkdirSync(home, { mode: 0o700 });
+      chownSync(home, 65534, 65534);
+      const run = await runAos(where, ['--json', 'ps'], { AOS_HOME: home });
+      expect(run.code).toBe(4);
+      const { error } = envelope(run);
+      expect(error.code).toBe('forbidden');
+      expect(error.hint).toContain('chown');
+    },
+    cliTimeout,
+  );
+
+  it(
+    'is made 0700 on every open, and its files 0600 (PGlite creates them 0666)',
+    async () => {
+      const where = folder();
+      const home = join(where, 'home');
+      mkdirSync(home);
+      chmodSync(home, 0o755);
+      const first = await runAos(where, ['ps'], { AOS_HOME: home });
+      expect(first.code).toBe(0);
+      expect(mode(home)).toBe(0o700);
+      const entries = modesUnder(home);
+      expect(entries.length).toBeGreaterThan(10);
+      expect(entries.filter((entry) => entry.directory && entry.mode !== 0o700)).toEqual([]);
+      expect(entries.filter((entry) => !entry.directory && entry.mode !== 0o600)).toEqual([]);
+      chmodSync(home, 0o750);
+      expect((await runAos(where, ['ps'], { AOS_HOME: home })).code).toBe(0);
+      expect(mode(home)).toBe(0o700);
+    },
+    cliTimeout,
+  );
+});
