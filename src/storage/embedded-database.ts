@@ -39,7 +39,7 @@ export async function openEmbeddedDatabase(home: string): Promise<Db> {
     const info = readServerInfo(home);
     if (info !== undefined && isAlive(info.pid)) {
       try {
-        return await connect(home, info);
+        return handedOver(home, info.pid, await connect(home, info));
       } catch (error) {
         lastError = error; // the owner is starting or stopping: try again
       }
@@ -115,6 +115,78 @@ async function becomeOwner(home: string, lockPath: string): Promise<Db> {
       rmSync(lockPath, { force: true });
     },
   });
+  return db;
+}
+
+// Errors of a connection that could not be opened: no statement was sent, so retrying is safe.
+const notConnected = new Set(['ENOENT', 'ECONNREFUSED']);
+// Errors of a connection that broke: what the owner had not committed is gone with it.
+const connectionLost = new Set(['ECONNRESET', 'EPIPE', '57P01']);
+
+function causeCode(error: unknown): string | undefined {
+  const cause = error instanceof AosError ? error.cause : error;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  const message = (cause as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' && message.includes('Connection terminated') ? 'ECONNRESET' : undefined;
+}
+
+/**
+ * A client of the embedded database that survives its owner's exit: a statement that
+ * cannot connect because the owner is gone reopens the database (this process may
+ * become the owner) and runs again; one whose connection broke mid-way is `unavailable`.
+ */
+function handedOver(home: string, ownerPid: number, first: Db): Db {
+  let current = first;
+  let owner = ownerPid;
+  let reopening: Promise<Db> | undefined;
+  async function using<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const db = current;
+      try {
+        return await work(db);
+      } catch (error) {
+        const code = causeCode(error);
+        if (code !== undefined && notConnected.has(code) && attempt < 5) {
+          if (db === current) {
+            reopening ??= openEmbeddedDatabase(home).finally(() => {
+              reopening = undefined;
+            });
+            const next = await reopening;
+            if (db === current) {
+              current = next;
+              owner = Number(readServerInfo(home)?.pid ?? process.pid);
+              await db.close().catch(() => {});
+            }
+          }
+          continue;
+        }
+        if (code !== undefined && connectionLost.has(code)) {
+          throw new AosError(
+            'unavailable',
+            `the aos command serving the embedded database in ${home} (process ${owner}) exited during this statement`,
+            { hint: 'what it had not committed was not kept; run the command again', cause: error },
+          );
+        }
+        throw error;
+      }
+    }
+  }
+  const db: Db = {
+    kind: first.kind,
+    get location() {
+      return current.location;
+    },
+    deliversNotifications: first.deliversNotifications,
+    query: (sql, params, options) => using((inner) => inner.query(sql, params, options)),
+    exec: (sql) => using((inner) => inner.exec(sql)),
+    transaction: (work) => using((inner) => inner.transaction(work)),
+    listen: (channel, onNotify) => using((inner) => inner.listen(channel, onNotify)),
+    // One session over PGlite's socket: bounds do not apply.
+    bounded: () => db,
+    connection: async () => ({ query: db.query, exec: db.exec, close: async () => {} }),
+    close: () => current.close(),
+  };
   return db;
 }
 

@@ -181,3 +181,50 @@ describe('the aos home (findings 4 and 5)', () => {
     cliTimeout,
   );
 });
+
+describe('a client of the embedded database whose owner exits (finding 13)', () => {
+  it(
+    'reopens the database and becomes its owner, instead of dying',
+    async () => {
+      const where = sleeperWorkspace();
+      const env = { AOS_HOME: join(where, 'home') };
+      const infoPath = join(where, 'home', 'server.json');
+      const ownerOf = () => {
+        try {
+          return (JSON.parse(readFileSync(infoPath, 'utf8')) as { pid: number }).pid;
+        } catch {
+          return undefined;
+        }
+      };
+      const owner = startAos(where, ['run', 'slow.md'], env);
+      await waitFor(ownerOf, 'the first owner');
+      const client = startAos(where, ['run', 'slow.md'], env);
+      let clientErrors = '';
+      client.stderr!.on('data', (chunk) => {
+        clientErrors += chunk;
+      });
+      let clientExit: number | null | undefined;
+      client.once('exit', (code) => {
+        clientExit = code;
+      });
+      try {
+        await waitFor(() => (clientErrors.includes('started') ? true : undefined), 'the client to start');
+        owner.kill('SIGTERM');
+        await new Promise((resolve) => owner.once('exit', resolve));
+        const next = await waitFor(() => {
+          const pid = ownerOf();
+          return pid !== undefined && pid !== owner.pid ? pid : undefined;
+        }, 'a new owner');
+        expect(next).toBe(client.pid);
+        const ps = await runAos(where, ['ps', '--json'], env);
+        expect(ps.code).toBe(0);
+        expect(clientExit).toBeUndefined();
+        expect(clientErrors).not.toContain('unavailable');
+      } finally {
+        owner.kill('SIGKILL');
+        client.kill('SIGKILL');
+      }
+    },
+    cliTimeout,
+  );
+});
