@@ -81,7 +81,17 @@ async function main(argv: string[]): Promise<number> {
   let db: Db | undefined;
   let kernel: Kernel | undefined;
   const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort();
+  // Until a command that stops cleanly on its own is chosen, a signal ends the process at
+  // once: an interrupted write must not go on to store half its input and exit 0.
+  let handlesInterruption = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (handlesInterruption) {
+      interrupt.abort();
+      return;
+    }
+    process.stderr.write(`aos: interrupted by ${signal}\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -114,6 +124,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${commandHelp(command)}\n`);
       return 0;
     }
+    handlesInterruption = command.handlesInterruption === true;
     const { input } = parseArguments(rest, command.input, command.positional, command.name);
     const parsed = command.input.safeParse(input);
     if (!parsed.success) {

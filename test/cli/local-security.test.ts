@@ -228,3 +228,77 @@ describe('a client of the embedded database whose owner exits (finding 13)', () 
     cliTimeout,
   );
 });
+
+describe('fs write reads at most the size limit (finding 10)', () => {
+  it(
+    'fails fast with limit_exceeded on /dev/zero, as FILE or on standard input, and stores nothing',
+    async () => {
+      const where = folder();
+      const env = { AOS_FS_MAX_FILE_BYTES: '1048576' };
+      const fromFile = await runAos(
+        where,
+        ['fs', 'write', '--ns', 'owner:local', '/zero', '/dev/zero', '--json'],
+        env,
+        60_000,
+      );
+      expect(fromFile.code).toBe(8);
+      expect(envelope(fromFile).error.code).toBe('limit_exceeded');
+      // Standard input: one byte over the limit, and never closed: it must stop there, not wait for the end.
+      const writer = spawn(process.execPath, [cli, 'fs', 'write', '--ns', 'owner:local', '/zero', '--json'], {
+        cwd: where,
+        env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '', ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      writer.stderr!.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      writer.stdin!.on('error', () => {});
+      writer.stdin!.write(Buffer.alloc(1048577));
+      const timer = setTimeout(() => writer.kill('SIGKILL'), 30_000);
+      const code = await new Promise<number | null>((resolve) => writer.once('exit', resolve));
+      clearTimeout(timer);
+      const fromStdin = { code, stdout: '', stderr };
+      expect(fromStdin.code).toBe(8);
+      expect(envelope(fromStdin).error.code).toBe('limit_exceeded');
+      const list = await runAos(where, ['fs', 'ls', '--ns', 'owner:local', '--json']);
+      expect(list.code === 0 ? JSON.parse(list.stdout) : []).toEqual([]);
+    },
+    cliTimeout,
+  );
+});
+
+describe('an interrupted command (finding 15)', () => {
+  for (const [signal, exit] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(
+      `exits ${exit} at once on the first ${signal}, and fs write stores nothing`,
+      async () => {
+        const where = folder();
+        const child = spawn(process.execPath, [cli, 'fs', 'write', '--ns', 'owner:local', '/half.txt'], {
+          cwd: where,
+          env: { ...process.env, AOS_DATABASE_URL: '', AOS_HOME: '' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr!.on('data', (chunk) => {
+          stderr += chunk;
+        });
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        child.stdin!.write('the first half of a file\n');
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        child.kill(signal);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        // The rest of the pipeline ends (as a shell's would on Ctrl-C): the input is cut short.
+        child.stdin!.end();
+        expect(await exited).toBe(exit);
+        expect(stderr).toContain(`interrupted by ${signal}`);
+        const cat = await runAos(where, ['fs', 'cat', '--ns', 'owner:local', '/half.txt', '--json']);
+        expect(cat.code).not.toBe(0);
+      },
+      cliTimeout,
+    );
+  }
+});

@@ -75,6 +75,7 @@ function render(view: Snapshot): string {
 
 export const topCommand = defineCommand({
   name: 'top',
+  handlesInterruption: true,
   summary: 'A live view of processes: state, wait reason, tokens/s, cost (--json: one snapshot)',
   input: z
     .object({ interval: z.coerce.number().positive().default(1).describe('seconds between refreshes') })
