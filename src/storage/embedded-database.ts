@@ -12,7 +12,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { AosError } from '../errors.js';
 import type { Db } from './db.js';
 import { openPglite } from './pglite-db.js';
-import { createPostgresDb } from './postgres-db.js';
+import { commitInDoubt, createPostgresDb } from './postgres-db.js';
 import {
   checkPrivateDirectory,
   makePrivateTree,
@@ -133,8 +133,9 @@ function causeCode(error: unknown): string | undefined {
 
 /**
  * A client of the embedded database that survives its owner's exit: a statement that
- * cannot connect because the owner is gone reopens the database (this process may
- * become the owner) and runs again; one whose connection broke mid-way is `unavailable`.
+ * cannot connect, or a transaction that broke before its COMMIT, reopens the database
+ * (this process may become the owner) and runs again; one that broke while committing
+ * is `unavailable`, since it may or may not have committed.
  */
 function handedOver(home: string, ownerPid: number, first: Db): Db {
   let current = first;
@@ -147,7 +148,14 @@ function handedOver(home: string, ownerPid: number, first: Db): Db {
         return await work(db);
       } catch (error) {
         const code = causeCode(error);
-        if (code !== undefined && notConnected.has(code) && attempt < 5) {
+        // A transaction that broke before its COMMIT was sent committed nothing: its work is
+        // retry-safe, as for a serialization conflict, so it runs again on the reopened database.
+        const retryable =
+          code !== undefined &&
+          (notConnected.has(code) ||
+            (connectionLost.has(code) &&
+              !(typeof error === 'object' && error !== null && commitInDoubt.has(error))));
+        if (retryable && attempt < 5) {
           if (db === current) {
             reopening ??= openEmbeddedDatabase(home).finally(() => {
               reopening = undefined;
@@ -164,8 +172,11 @@ function handedOver(home: string, ownerPid: number, first: Db): Db {
         if (code !== undefined && connectionLost.has(code)) {
           throw new AosError(
             'unavailable',
-            `the aos command serving the embedded database in ${home} (process ${owner}) exited during this statement`,
-            { hint: 'what it had not committed was not kept; run the command again', cause: error },
+            `the aos command serving the embedded database in ${home} (process ${owner}) exited while this command committed`,
+            {
+              hint: 'the last change may or may not have been kept: check (e.g. aos ps), then run the command again',
+              cause: error,
+            },
           );
         }
         throw error;
