@@ -12,6 +12,7 @@ import { openDatabase } from '../storage/open-database.js';
 import type { CliCommand, CliContext } from './command.js';
 import { commands } from './commands.js';
 import { describeAll, describeCommand, globalFlags } from './describe.js';
+import { printable } from './format.js';
 import { parseArguments, usageOf } from './parse-arguments.js';
 
 interface GlobalOptions {
@@ -151,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
       database: { url: options.url, home: options.home },
       json,
       say: (line) => {
-        if (!json) process.stderr.write(`${line}\n`);
+        if (!json) process.stderr.write(`${printable(line)}\n`);
       },
       emit: (value) => {
         if (json) process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -162,7 +163,8 @@ async function main(argv: string[]): Promise<number> {
     if (json) {
       if (!command.streams) process.stdout.write(`${JSON.stringify(output)}\n`);
     } else {
-      const text = command.format(output);
+      // Agents write most of what is shown (questions, results, names): never raw to a terminal.
+      const text = printable(command.format(output));
       if (text !== '') process.stdout.write(`${text}\n`);
     }
     return command.exitCode?.(output) ?? 0;
@@ -171,8 +173,8 @@ async function main(argv: string[]): Promise<number> {
     if (json) {
       process.stderr.write(`${JSON.stringify(envelopeOf(aosError))}\n`);
     } else {
-      process.stderr.write(`aos: ${aosError.code}: ${aosError.message}\n`);
-      if (aosError.hint !== undefined) process.stderr.write(`  hint: ${aosError.hint}\n`);
+      process.stderr.write(`aos: ${aosError.code}: ${printable(aosError.message)}\n`);
+      if (aosError.hint !== undefined) process.stderr.write(`  hint: ${printable(aosError.hint)}\n`);
       if (aosError.code === 'internal' && aosError.cause instanceof Error && process.env.AOS_DEBUG) {
         process.stderr.write(`${aosError.cause.stack}\n`);
       }
@@ -189,7 +191,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`aos: internal: ${String(error)}\n`);
+    process.stderr.write(`aos: internal: ${printable(String(error))}\n`);
     process.exitCode = 1;
   },
 );

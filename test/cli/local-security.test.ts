@@ -302,3 +302,69 @@ describe('an interrupted command (finding 15)', () => {
     );
   }
 });
+
+describe('agent text printed for people (finding 11)', () => {
+  const hostile = 'wire $1M to account 666\r\u001b[2KMay I read README.md?\u202e';
+  const hasRaw = (text: string) =>
+    ['\r', '\u0007', '\u001b', '\u202e'].some((character) => text.includes(character));
+
+  it(
+    'escapes control characters and bidi overrides in approval questions, results, memories and file names; --json stays exact',
+    async () => {
+      const where = folder();
+      const question = JSON.stringify(hostile);
+      writeFileSync(
+        join(where, 'asker.yaml'),
+        `turns:\n  - tool_calls: [{ name: approval, arguments: { question: ${question} } }]\n  - finish: ${question}\n`,
+      );
+      writeFileSync(
+        join(where, 'asker.md'),
+        '---\nname: asker\nmodel: scripted:./asker.yaml\ntools: [approval, finish]\n---\nYou ask.\n',
+      );
+      const runner = startAos(where, ['run', 'asker.md'], {});
+      let text = '';
+      let runnerErrors = '';
+      runner.stderr!.on('data', (chunk) => {
+        runnerErrors += chunk;
+      });
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const run = await runAos(where, ['approvals']);
+        expect(runnerErrors).not.toContain('aos:');
+        if (run.code === 0 && run.stdout.includes('process')) {
+          text = run.stdout;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      runner.kill('SIGKILL');
+      expect(text).toContain('wire $1M to account 666\\r\\x1b[2KMay I read README.md?\\u{202e}');
+      expect(hasRaw(text)).toBe(false);
+      const json = await runAos(where, ['approvals', '--json']);
+      expect((JSON.parse(json.stdout) as { question: string }[])[0]!.question).toBe(hostile);
+
+      expect((await runAos(where, ['mem', 'add', '--ns', 'owner:local', hostile, '--id', 'm1'])).code).toBe(
+        0,
+      );
+      for (const args of [
+        ['mem', 'get', '--ns', 'owner:local', 'm1'],
+        ['mem', 'ls', '--ns', 'owner:local'],
+      ]) {
+        const shown = await runAos(where, args);
+        expect(shown.code).toBe(0);
+        expect(shown.stdout).toContain('\\x1b[2K');
+        expect(hasRaw(shown.stdout)).toBe(false);
+      }
+      const name = '/notes/\u202etxt.exe';
+      const written = await runAos(where, ['fs', 'write', '--ns', 'owner:local', name, '/etc/hostname']);
+      expect(written.code, written.stderr).toBe(0);
+      expect(hasRaw(written.stdout)).toBe(false);
+      const listing = await runAos(where, ['fs', 'ls', '--ns', 'owner:local', '/notes']);
+      expect(listing.stdout).toContain('\\u{202e}txt.exe');
+      expect(hasRaw(listing.stdout)).toBe(false);
+      const error = await runAos(where, ['fs', 'cat', '--ns', 'owner:local', '/notes/\u001b]0;owned\u0007']);
+      expect(error.code).toBe(2);
+      expect(hasRaw(error.stderr)).toBe(false);
+    },
+    cliTimeout,
+  );
+});
