@@ -28,6 +28,11 @@ function takeGlobalOptions(argv: string[]): GlobalOptions {
   const options: GlobalOptions = { json: false, desc: false, help: false, rest: [] };
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index]!;
+    // After "--" everything is the command's (a file may be named --home=x).
+    if (argument === '--') {
+      options.rest.push(...argv.slice(index));
+      break;
+    }
     if (argument === '--json') options.json = true;
     else if (argument === '--desc') options.desc = true;
     else if (argument === '--help' || argument === '-h') options.help = true;
@@ -78,7 +83,8 @@ function commandHelp(command: CliCommand): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let json = argv.includes('--json');
+  const end = argv.indexOf('--');
+  let json = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   let db: Db | undefined;
   let kernel: Kernel | undefined;
   const interrupt = new AbortController();

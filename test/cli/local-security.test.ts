@@ -368,3 +368,48 @@ describe('agent text printed for people (finding 11)', () => {
     cliTimeout,
   );
 });
+
+describe('bad input (the low findings)', () => {
+  it(
+    'takes no global flag after --: a file named --home=x is a file',
+    async () => {
+      const where = folder();
+      writeFileSync(join(where, '--home=elsewhere'), 'content');
+      const written = await runAos(where, [
+        'fs',
+        'write',
+        '--ns',
+        'owner:local',
+        '/f.txt',
+        '--',
+        '--home=elsewhere',
+      ]);
+      expect(written.code, written.stderr).toBe(0);
+      expect(existsSync(join(where, 'elsewhere'))).toBe(false);
+      const cat = await runAos(where, ['fs', 'cat', '--ns', 'owner:local', '/f.txt']);
+      expect(cat.stdout).toBe('content');
+      const json = await runAos(where, ['fs', 'write', '--ns', 'owner:local', '/g.txt', '--', '--json']);
+      expect(json.code).toBe(3);
+      expect(json.stderr).toMatch(/^aos: not_found: no file --json/);
+    },
+    cliTimeout,
+  );
+
+  it(
+    'refuses 10,000-deep JSON in mem import as invalid_input naming FILE:LINE',
+    async () => {
+      const where = folder();
+      const depth = 10_000;
+      writeFileSync(
+        join(where, 'deep.jsonl'),
+        `{"id":"a","text":"fine"}\n{"id":"b","text":"t","meta":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}\n`,
+      );
+      const run = await runAos(where, ['mem', 'import', '--ns', 'owner:local', 'deep.jsonl', '--json']);
+      expect(run.code).toBe(2);
+      const { error } = envelope(run);
+      expect(error.code).toBe('invalid_input');
+      expect(error.message).toMatch(/^deep\.jsonl:2: /);
+    },
+    cliTimeout,
+  );
+});
