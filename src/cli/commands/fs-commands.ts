@@ -93,7 +93,7 @@ export const fsCatCommand = defineCommand({
  * Reads the content to write: from FILE, or from standard input when FILE is absent or
  * "-"; at most the size limit, so a huge input (or /dev/zero) fails fast `limit_exceeded`.
  */
-async function contentToWrite(file: string | undefined): Promise<Buffer> {
+async function contentToWrite(file: string | undefined, target: string): Promise<Buffer> {
   const maxBytes = maxFileBytesOf();
   if (file !== undefined && file !== '-') {
     let handle: FileHandle;
@@ -117,8 +117,8 @@ async function contentToWrite(file: string | undefined): Promise<Buffer> {
           hint: 'give a file; to import a directory: aos fs import --ns NS DIRECTORY',
         });
       }
-      if (stat.isFile()) checkFileSize(file, stat.size, maxBytes);
-      return await readStreamBounded(handle.createReadStream({ autoClose: false }), file, maxBytes);
+      if (stat.isFile()) checkFileSize(target, stat.size, maxBytes);
+      return await readStreamBounded(handle.createReadStream({ autoClose: false }), target, maxBytes);
     } finally {
       await handle.close();
     }
@@ -132,7 +132,7 @@ async function contentToWrite(file: string | undefined): Promise<Buffer> {
       },
     );
   }
-  return readStreamBounded(process.stdin, 'standard input', maxBytes);
+  return readStreamBounded(process.stdin, target, maxBytes);
 }
 
 export const fsWriteCommand = defineCommand({
@@ -157,7 +157,7 @@ export const fsWriteCommand = defineCommand({
     'aos fs write --ns agent:researcher /data/logo.png logo.png --json',
   ],
   async run(context, input) {
-    const bytes = await contentToWrite(input.file);
+    const bytes = await contentToWrite(input.file, input.path);
     const kernel = await context.kernel();
     return kernel.call('fs write', {
       ns: input.ns,
