@@ -37,6 +37,11 @@ export interface CliCommand<Input extends z.ZodObject = z.ZodObject, Output exte
   examples: string[];
   /** True when --json prints one JSON line per event rather than one document. */
   streams?: boolean;
+  /**
+   * True when the command stops cleanly on `interrupted` itself. Any other command
+   * exits at once on SIGINT or SIGTERM (130, 143), before committing anything more.
+   */
+  handlesInterruption?: boolean;
   run(context: CliContext, input: z.output<Input>): Promise<z.input<Output>>;
   /** The output as text for people. */
   format(output: z.output<Output>): string;

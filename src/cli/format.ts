@@ -1,5 +1,28 @@
-/** Text output for people: the process table and a process's outcome. */
+/**
+ * Text output for people: the process table, a process's outcome, and `printable`,
+ * through which every line printed for people in text mode goes.
+ */
 import type { Process } from '../process/process-table.js';
+
+// C0 controls but tab and newline, DEL, C1 controls; bidi embeddings, overrides, isolates and marks;
+// line and paragraph separators. Agents write most of what is printed: these could rewrite the screen.
+const unprintable =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text made safe for a terminal: each control character (ESC, \r, C1, ...) and each bidi
+ * control becomes a visible escape (`\x1b`, `\r`, `\u{202e}`); tab and newline stay.
+ * `--json` output never goes through it.
+ */
+export function printable(text: string): string {
+  return text.replace(unprintable, (character) => {
+    const code = character.codePointAt(0)!;
+    if (character === '\r') return '\\r';
+    if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return `\\u{${code.toString(16)}}`;
+  });
+}
 
 /** Processes as an aligned table. */
 export function formatProcessTable(processes: Process[]): string {

@@ -12,6 +12,7 @@ import { openDatabase } from '../storage/open-database.js';
 import type { CliCommand, CliContext } from './command.js';
 import { commands } from './commands.js';
 import { describeAll, describeCommand, globalFlags } from './describe.js';
+import { printable } from './format.js';
 import { parseArguments, usageOf } from './parse-arguments.js';
 
 interface GlobalOptions {
@@ -27,6 +28,11 @@ function takeGlobalOptions(argv: string[]): GlobalOptions {
   const options: GlobalOptions = { json: false, desc: false, help: false, rest: [] };
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index]!;
+    // After "--" everything is the command's (a file may be named --home=x).
+    if (argument === '--') {
+      options.rest.push(...argv.slice(index));
+      break;
+    }
     if (argument === '--json') options.json = true;
     else if (argument === '--desc') options.desc = true;
     else if (argument === '--help' || argument === '-h') options.help = true;
@@ -77,11 +83,22 @@ function commandHelp(command: CliCommand): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let json = argv.includes('--json');
+  const end = argv.indexOf('--');
+  let json = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   let db: Db | undefined;
   let kernel: Kernel | undefined;
   const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort();
+  // Until a command that stops cleanly on its own is chosen, a signal ends the process at
+  // once: an interrupted write must not go on to store half its input and exit 0.
+  let handlesInterruption = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (handlesInterruption) {
+      interrupt.abort();
+      return;
+    }
+    process.stderr.write(`aos: interrupted by ${signal}\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -114,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${commandHelp(command)}\n`);
       return 0;
     }
+    handlesInterruption = command.handlesInterruption === true;
     const { input } = parseArguments(rest, command.input, command.positional, command.name);
     const parsed = command.input.safeParse(input);
     if (!parsed.success) {
@@ -140,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
       database: { url: options.url, home: options.home },
       json,
       say: (line) => {
-        if (!json) process.stderr.write(`${line}\n`);
+        if (!json) process.stderr.write(`${printable(line)}\n`);
       },
       emit: (value) => {
         if (json) process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -151,7 +169,8 @@ async function main(argv: string[]): Promise<number> {
     if (json) {
       if (!command.streams) process.stdout.write(`${JSON.stringify(output)}\n`);
     } else {
-      const text = command.format(output);
+      // Agents write most of what is shown (questions, results, names): never raw to a terminal.
+      const text = printable(command.format(output));
       if (text !== '') process.stdout.write(`${text}\n`);
     }
     return command.exitCode?.(output) ?? 0;
@@ -160,8 +179,8 @@ async function main(argv: string[]): Promise<number> {
     if (json) {
       process.stderr.write(`${JSON.stringify(envelopeOf(aosError))}\n`);
     } else {
-      process.stderr.write(`aos: ${aosError.code}: ${aosError.message}\n`);
-      if (aosError.hint !== undefined) process.stderr.write(`  hint: ${aosError.hint}\n`);
+      process.stderr.write(`aos: ${aosError.code}: ${printable(aosError.message)}\n`);
+      if (aosError.hint !== undefined) process.stderr.write(`  hint: ${printable(aosError.hint)}\n`);
       if (aosError.code === 'internal' && aosError.cause instanceof Error && process.env.AOS_DEBUG) {
         process.stderr.write(`${aosError.cause.stack}\n`);
       }
@@ -178,7 +197,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`aos: internal: ${String(error)}\n`);
+    process.stderr.write(`aos: internal: ${printable(String(error))}\n`);
     process.exitCode = 1;
   },
 );

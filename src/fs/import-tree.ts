@@ -1,16 +1,24 @@
 /**
- * Importing a host directory into a namespace, all or nothing: the tree is walked and
- * every name and size checked first, then every file is written in one transaction.
+ * Importing a host directory into a namespace, all or nothing: the tree is walked, every
+ * name checked and every file read first, then every file is written in one transaction.
  * Symbolic links are not followed (they are reported as skipped), nor are devices,
- * sockets or pipes; files are opened without following links.
+ * sockets or pipes: directories and files are opened without following links, relative
+ * to their directory's handle (on Linux), files without blocking, and checked with fstat.
  */
-import { constants, type Dirent } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { type FileHandle, lstat, readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { AosError } from '../errors.js';
 import { checkNamespaceName } from '../memory/namespaces.js';
 import type { Db } from '../storage/db.js';
-import { checkFileSize, maxFileBytesOf } from './content.js';
+import { maxFileBytesOf } from './content.js';
+import {
+  directoryListingPath,
+  NotRegularFileError,
+  openDirectory,
+  pathInside,
+  readRegularFile,
+} from './host-files.js';
 import { normaliseDirectoryPath, normaliseFilePath } from './paths.js';
 import { type WrittenFile, writeFile } from './write-file.js';
 
@@ -53,6 +61,7 @@ export interface ImportReport {
 interface PlannedFile {
   source: string;
   path: string;
+  content: Buffer;
 }
 
 /**
@@ -77,7 +86,13 @@ export async function importTree(db: Db, input: ImportTreeInput): Promise<Import
   const planned: PlannedFile[] = [];
   const skipped: SkippedEntry[] = [];
   const seen = new Map<string, string>();
-  for await (const { entry, source } of walk(directory)) {
+  // Every file is read here, before the transaction: a slow or hostile file cannot hold it open.
+  for await (const found of walk(directory, directory)) {
+    const { entry, source } = found;
+    if (found.skipped !== undefined) {
+      skipped.push({ source, reason: found.skipped });
+      continue;
+    }
     if (entry.isSymbolicLink()) {
       skipped.push({ source, reason: 'symbolic link (not followed)' });
       continue;
@@ -93,18 +108,24 @@ export async function importTree(db: Db, input: ImportTreeInput): Promise<Import
         hint: 'their names differ only in Unicode normalisation; rename one',
       });
     }
+    let content: Buffer;
+    try {
+      content = await readRegularFile(found.open, source, maxBytes);
+    } catch (error) {
+      if (!(error instanceof NotRegularFileError)) throw error;
+      skipped.push({ source, reason: error.reason });
+      continue;
+    }
     seen.set(path, source);
-    checkFileSize(source, (await lstat(source)).size, maxBytes);
-    planned.push({ source, path });
+    planned.push({ source, path, content });
   }
   const files = await db.transaction(async (tx) => {
     const written: ImportedFile[] = [];
     for (const file of planned) {
-      const content = await readRegularFile(file.source);
       const result = await writeFile(tx, {
         namespace,
         path: file.path,
-        content,
+        content: file.content,
         authorPid: input.authorPid ?? null,
         maxBytes,
       });
@@ -116,14 +137,47 @@ export async function importTree(db: Db, input: ImportTreeInput): Promise<Import
   return { namespace, directory, files, skipped, created, unchanged: files.length - created };
 }
 
-/** Every entry below `directory`, depth first, names in byte order; directories are entered, links are not. */
-async function* walk(directory: string): AsyncGenerator<{ entry: Dirent; source: string }> {
-  const entries = await readdir(directory, { withFileTypes: true });
-  entries.sort((left, right) => Buffer.compare(Buffer.from(left.name), Buffer.from(right.name)));
-  for (const entry of entries) {
-    const source = join(directory, entry.name);
-    if (entry.isDirectory()) yield* walk(source);
-    else yield { entry, source };
+interface WalkedEntry {
+  entry: Dirent;
+  /** The host path, for messages and the report. */
+  source: string;
+  /** The path to open it by: inside its directory's handle where the platform allows. */
+  open: string;
+  /** Why it was left out, when it was found to be no directory after all. */
+  skipped?: string;
+}
+
+/**
+ * Every entry below `directory` (opened as `open`), depth first, names in byte order;
+ * directories are entered through handles opened without following links.
+ */
+async function* walk(directory: string, open: string): AsyncGenerator<WalkedEntry> {
+  let handle: FileHandle;
+  try {
+    handle = await openDirectory(open);
+  } catch (error) {
+    if (!(error instanceof NotRegularFileError) || directory === open) throw error;
+    return;
+  }
+  try {
+    const entries = await readdir(directoryListingPath(handle, open), { withFileTypes: true });
+    entries.sort((left, right) => Buffer.compare(Buffer.from(left.name), Buffer.from(right.name)));
+    for (const entry of entries) {
+      const source = join(directory, entry.name);
+      const inside = pathInside(handle, open, entry.name);
+      if (entry.isDirectory()) {
+        try {
+          await (await openDirectory(inside)).close();
+        } catch (error) {
+          if (!(error instanceof NotRegularFileError)) throw error;
+          yield { entry, source, open: inside, skipped: error.reason };
+          continue;
+        }
+        yield* walk(source, inside);
+      } else yield { entry, source, open: inside };
+    }
+  } finally {
+    await handle.close();
   }
 }
 
@@ -141,15 +195,5 @@ function pathOf(root: string, source: string, mount: string): string {
     throw new AosError('invalid_input', `cannot import ${source}: ${reason}`, {
       hint: 'rename the file, or import a directory without it; nothing was imported',
     });
-  }
-}
-
-/** Reads a file that must still be a regular file (not replaced by a link since the walk). */
-async function readRegularFile(source: string): Promise<Buffer> {
-  const handle = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    return await handle.readFile();
-  } finally {
-    await handle.close();
   }
 }

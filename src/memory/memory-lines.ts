@@ -49,6 +49,23 @@ export function readLinesFile(file: string): string {
   }
 }
 
+/** How deep a line's JSON may nest: deeper values would overflow the stack when stored. */
+export const maxJsonDepth = 64;
+
+/** The nesting depth of a parsed JSON value (0 for a scalar), counted without recursion. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (pending.length > 0) {
+    const { value: next, depth } = pending.pop()!;
+    if (typeof next !== 'object' || next === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > maxJsonDepth) return deepest;
+    for (const child of Object.values(next)) pending.push({ value: child, depth: depth + 1 });
+  }
+  return deepest;
+}
+
 /** Parses every non-blank line with `schema`; the first bad line is `invalid_input` naming FILE:LINE. */
 export function parseLines<T>(
   text: string,
@@ -71,6 +88,7 @@ export function parseLines<T>(
     } catch (error) {
       throw fail(`not valid JSON (${(error as Error).message})`);
     }
+    if (depthOf(json) > maxJsonDepth) throw fail(`nested deeper than ${maxJsonDepth} levels`);
     const result = schema.safeParse(json);
     if (!result.success) {
       const issue = result.error.issues[0]!;

@@ -37,6 +37,12 @@ export interface PostgresDbOptions {
   onClose?: () => Promise<void>;
 }
 
+/**
+ * Errors of a transaction whose COMMIT was sent but not answered: it may or may not have
+ * committed. Any other error of `transaction` leaves nothing committed.
+ */
+export const commitInDoubt = new WeakSet<object>();
+
 // bigint (int8) and numeric come back as strings by default; aos's counters fit in a double.
 pg.types.setTypeParser(20, (value) => Number(value));
 
@@ -98,6 +104,7 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
   async function transactionOnce<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await connect();
     let broken = false;
+    let committing = false;
     try {
       await run(client, 'begin');
       const tx: Queryable = {
@@ -105,9 +112,11 @@ export function createPostgresDb(options: PostgresDbOptions): Db {
         exec: async (sql) => void (await run(client, sql)),
       };
       const result = await work(tx);
+      committing = true;
       await run(client, 'commit');
       return result;
     } catch (error) {
+      if (committing && typeof error === 'object' && error !== null) commitInDoubt.add(error);
       if (brokenBy.has(client)) broken = true;
       else {
         try {

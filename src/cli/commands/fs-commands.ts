@@ -1,9 +1,10 @@
 /** aos fs ls, cat, write, rm, history, grep, diff, export, import: the agent file system from the shell. */
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { z } from 'zod';
 import { AosError } from '../../errors.js';
-import { formatBytes } from '../../fs/content.js';
+import { checkFileSize, formatBytes, maxFileBytesOf } from '../../fs/content.js';
 import { contentBytes } from '../../fs/file-version.js';
+import { readStreamBounded } from '../../fs/host-files.js';
 import {
   fsCatSyscall,
   fsDiffSyscall,
@@ -88,19 +89,39 @@ export const fsCatCommand = defineCommand({
   format: () => '',
 });
 
-/** Reads the content to write: from FILE, or from standard input when FILE is absent or "-". */
-async function contentToWrite(file: string | undefined): Promise<Buffer> {
+/**
+ * Reads the content to write: from FILE, or from standard input when FILE is absent or
+ * "-"; at most the size limit, so a huge input (or /dev/zero) fails fast `limit_exceeded`.
+ */
+async function contentToWrite(file: string | undefined, target: string): Promise<Buffer> {
+  const maxBytes = maxFileBytesOf();
   if (file !== undefined && file !== '-') {
-    return readFile(file).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') {
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      if (code === 'ENOENT') {
         throw new AosError('not_found', `no file ${file} to read the content from`, {
           hint: 'give an existing file, or pipe the content: echo hi | aos fs write --ns NS /path',
         });
       }
-      throw new AosError('invalid_input', `cannot read ${file}: ${error.message}`, {
+      throw new AosError('invalid_input', `cannot read ${file}: ${message}`, {
         hint: 'give a readable file, or pipe the content on standard input',
       });
-    });
+    }
+    try {
+      const stat = await handle.stat();
+      if (stat.isDirectory()) {
+        throw new AosError('invalid_input', `cannot read ${file}: it is a directory`, {
+          hint: 'give a file; to import a directory: aos fs import --ns NS DIRECTORY',
+        });
+      }
+      if (stat.isFile()) checkFileSize(target, stat.size, maxBytes);
+      return await readStreamBounded(handle.createReadStream({ autoClose: false }), target, maxBytes);
+    } finally {
+      await handle.close();
+    }
   }
   if (process.stdin.isTTY) {
     throw new AosError(
@@ -111,9 +132,7 @@ async function contentToWrite(file: string | undefined): Promise<Buffer> {
       },
     );
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
+  return readStreamBounded(process.stdin, target, maxBytes);
 }
 
 export const fsWriteCommand = defineCommand({
@@ -138,7 +157,7 @@ export const fsWriteCommand = defineCommand({
     'aos fs write --ns agent:researcher /data/logo.png logo.png --json',
   ],
   async run(context, input) {
-    const bytes = await contentToWrite(input.file);
+    const bytes = await contentToWrite(input.file, input.path);
     const kernel = await context.kernel();
     return kernel.call('fs write', {
       ns: input.ns,

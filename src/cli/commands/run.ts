@@ -7,6 +7,7 @@ import { formatOutcome } from '../format.js';
 
 export const runCommand = defineCommand({
   name: 'run',
+  handlesInterruption: true,
   summary:
     'Run an agent: spawn a process from an agent file (or registered name) and run it here until it exits, or --detach',
   input: spawnSyscall.input.omit({ ppid: true }).extend({

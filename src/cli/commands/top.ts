@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Kernel } from '../../kernel.js';
 import { processSchema } from '../../syscalls/schemas.js';
 import { defineCommand } from '../command.js';
+import { printable } from '../format.js';
 
 const rowSchema = processSchema.extend({
   tokensPerSecond: z.number().describe('over the last refresh, or since start for a snapshot'),
@@ -75,6 +76,7 @@ function render(view: Snapshot): string {
 
 export const topCommand = defineCommand({
   name: 'top',
+  handlesInterruption: true,
   summary: 'A live view of processes: state, wait reason, tokens/s, cost (--json: one snapshot)',
   input: z
     .object({ interval: z.coerce.number().positive().default(1).describe('seconds between refreshes') })
@@ -88,7 +90,7 @@ export const topCommand = defineCommand({
     let view = await snapshot(kernel, undefined, input.interval);
     if (context.json || !process.stdout.isTTY) return view;
     while (!context.interrupted.aborted) {
-      process.stdout.write(`\x1b[2J\x1b[H${render(view)}\n`);
+      process.stdout.write(`\x1b[2J\x1b[H${printable(render(view))}\n`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, input.interval * 1000);
         context.interrupted.addEventListener('abort', () => {

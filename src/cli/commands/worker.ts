@@ -5,6 +5,7 @@ import { defineCommand } from '../command.js';
 
 export const workerCommand = defineCommand({
   name: 'worker',
+  handlesInterruption: true,
   summary: 'Run processes: claim runnable ones, run them step by step, until stopped with Ctrl-C or SIGTERM',
   input: z
     .object({
