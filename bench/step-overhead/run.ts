@@ -30,29 +30,43 @@ const noop = defineTool({
   },
 });
 
-/** Wraps a Db to count round trips (statements, plus BEGIN and COMMIT of transactions). */
+/**
+ * Wraps a Db to count round trips (statements, plus BEGIN and COMMIT of transactions),
+ * including those of the bounded sessions and the heartbeat connection a worker opens.
+ */
 function counting(db: Db): { db: Db; roundTrips: () => number; reset: () => void } {
   let trips = 0;
   const wrap = (target: Queryable): Queryable => ({
-    query: (sql, params) => {
+    query: (sql, params, options) => {
       trips += 1;
-      return target.query(sql, params);
+      return target.query(sql, params, options);
     },
     exec: (sql) => {
       trips += 1;
       return target.exec(sql);
     },
   });
-  const wrapped: Db = {
-    ...db,
-    ...wrap(db),
+  const wrapDb = (inner: Db): Db => ({
+    kind: inner.kind,
+    location: inner.location,
+    deliversNotifications: inner.deliversNotifications,
+    ...wrap(inner),
     transaction: (work) => {
       trips += 2;
-      return db.transaction((tx) => work(wrap(tx)));
+      return inner.transaction((tx) => work(wrap(tx)));
     },
-    listen: db.listen.bind(db),
-    close: db.close.bind(db),
-  };
+    bounded: (bounds) => {
+      const bounded = inner.bounded(bounds);
+      return bounded === inner ? wrapped : wrapDb(bounded);
+    },
+    connection: async () => {
+      const connection = await inner.connection();
+      return { ...wrap(connection), close: () => connection.close() };
+    },
+    listen: inner.listen.bind(inner),
+    close: inner.close.bind(inner),
+  });
+  const wrapped = wrapDb(db);
   return { db: wrapped, roundTrips: () => trips, reset: () => (trips = 0) };
 }
 
