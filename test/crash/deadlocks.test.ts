@@ -10,7 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKernel, type Kernel } from '../../src/kernel.js';
 import { hasServer, postgresDatabase } from '../support/databases.js';
 import { sleep } from '../support/faulty-db.js';
-import { killWorker, startFaultyWorker, type WorkerProcess } from '../support/worker-processes.js';
+import {
+  killWorker,
+  processEnds,
+  startFaultyWorker,
+  type WorkerProcess,
+} from '../support/worker-processes.js';
 import { expectedPairResult } from './deadlock-programs.js';
 
 if (!hasServer) {
@@ -72,13 +77,7 @@ describe.skipIf(!hasServer)('lease renewals under exits and crossed sends', () =
     await sleep(1500);
     expect({ deadlocks: (await deadlocks()) - before }).toEqual({ deadlocks: 0 });
 
-    const rows = await kernel.db.query<{
-      pid: number;
-      state: string;
-      exit_status: number | null;
-      result: unknown;
-    }>('select pid, state, exit_status, result from aos.processes where pid = any($1) order by pid', [pids]);
-    expect(rows.rows).toEqual(
+    expect(await processEnds(kernel.db, pids)).toEqual(
       pids.map((pid, index) => ({
         pid,
         state: 'exited',

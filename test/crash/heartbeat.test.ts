@@ -13,6 +13,7 @@ import type { Worker, WorkerEvent } from '../../src/process/worker.js';
 import { createPostgresDb } from '../../src/storage/postgres-db.js';
 import { hasServer, postgresDatabase } from '../support/databases.js';
 import { FaultyDb, randomMs, sleep } from '../support/faulty-db.js';
+import { processEnds } from '../support/worker-processes.js';
 import { closeRecording, crashStepsTable, expectedBurstsResult } from './recorded-programs.js';
 
 if (!hasServer) {
@@ -85,13 +86,7 @@ describe.skipIf(!hasServer)('the heartbeat of a worker whose pool is saturated',
       'select pid, name, count(*)::int as runs from crash_steps group by pid, name having count(*) > 1 order by pid, name',
     );
     expect(ranTwice.rows).toEqual([]);
-    const rows = await kernel.db.query<{
-      pid: number;
-      state: string;
-      exit_status: number | null;
-      result: unknown;
-    }>('select pid, state, exit_status, result from aos.processes where pid = any($1) order by pid', [pids]);
-    expect(rows.rows).toEqual(
+    expect(await processEnds(kernel.db, pids)).toEqual(
       pids.map((pid, index) => ({
         pid,
         state: 'exited',

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Queryable } from '../../src/storage/db.js';
 
 const faultyWorkerScript = join(import.meta.dirname, '..', 'crash', 'faulty-worker.ts');
 
@@ -45,4 +46,16 @@ export async function killWorker(worker: WorkerProcess): Promise<void> {
   worker.child.kill('SIGCONT');
   worker.child.kill('SIGKILL');
   await gone;
+}
+
+/** How processes `pids` ended, in pid order: state, exit status and result (to compare with what each should return). */
+export async function processEnds(
+  db: Queryable,
+  pids: number[],
+): Promise<{ pid: number; state: string; exit_status: number | null; result: unknown }[]> {
+  const rows = await db.query<{ pid: number; state: string; exit_status: number | null; result: unknown }>(
+    'select pid, state, exit_status, result from aos.processes where pid = any($1) order by pid',
+    [pids],
+  );
+  return rows.rows;
 }
