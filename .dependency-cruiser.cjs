@@ -84,6 +84,13 @@ module.exports = {
     },
     ...layerRules,
     {
+      name: 'in-a-layer',
+      comment: 'Every module of src/ belongs to a layer: add a new top-level file or folder to `layers` and to docs/architecture.md.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: [...layers.map(([, path]) => path), '\\.test\\.ts$'] },
+      to: {},
+    },
+    {
       name: 'not-to-unresolvable',
       comment: 'An import that does not resolve is a typo or a missing dependency.',
       severity: 'error',
