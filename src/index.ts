@@ -9,7 +9,7 @@ export type {
   ToolSpec,
   Usage,
 } from './cpu/model.js';
-export { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
+export { createModelResolver, type ModelResolver, type ModelSource } from './cpu/resolve-model.js';
 export { parseScript, type Script } from './cpu/script.js';
 export { ScriptedDriver } from './cpu/scripted-driver.js';
 export {

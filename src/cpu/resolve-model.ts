@@ -1,20 +1,26 @@
 /** Turns an agent's model string into a driver: scripted:FILE, openai:MODEL, anthropic:MODEL. */
 import { AosError } from '../errors.js';
-import type { AgentDefinition } from '../process/agent-definition.js';
 import { AnthropicDriver } from './anthropic-driver.js';
 import type { ModelDriver } from './model.js';
 import { OpenAIDriver } from './openai-driver.js';
+import type { Script } from './script.js';
 import { ScriptedDriver } from './scripted-driver.js';
+
+/** What a resolver reads of an agent definition (an `AgentDefinition` is one): its name, and its script for `scripted:`. */
+export interface ModelSource {
+  name: string;
+  script?: Script;
+}
 
 /**
  * Chooses a driver for a process: its agent definition, and the model string it runs
  * (the agent's, or an override); throws `invalid_input` for an unknown prefix.
  */
-export type ModelResolver = (definition: AgentDefinition, model: string) => ModelDriver;
+export type ModelResolver = (definition: ModelSource, model: string) => ModelDriver;
 
 /** The default resolver, caching one driver per definition and model. Keys and URLs come from the environment. */
 export function createModelResolver(): ModelResolver {
-  const cache = new WeakMap<AgentDefinition, Map<string, ModelDriver>>();
+  const cache = new WeakMap<ModelSource, Map<string, ModelDriver>>();
   return (definition, model) => {
     let drivers = cache.get(definition);
     if (drivers === undefined) {
@@ -30,7 +36,7 @@ export function createModelResolver(): ModelResolver {
   };
 }
 
-function createDriver(definition: AgentDefinition, model: string): ModelDriver {
+function createDriver(definition: ModelSource, model: string): ModelDriver {
   const prefix = model.split(':', 1)[0] ?? '';
   if (prefix === 'scripted') {
     if (definition.script === undefined) {

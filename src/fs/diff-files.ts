@@ -5,8 +5,8 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { AosError } from '../errors.js';
-import { checkNamespaceName, requireNamespace } from '../memory/namespaces.js';
 import type { Queryable } from '../storage/db.js';
+import { checkNamespaceName, requireNamespace } from '../trust/namespaces.js';
 import { type FileRow, type FileVersion, storedText, toFileVersion, versionColumns } from './file-version.js';
 import { normaliseFilePath } from './paths.js';
 import { latestVersion } from './read-file.js';

@@ -4,8 +4,8 @@
  * Binary files and removed files are not searched.
  */
 import { AosError } from '../errors.js';
-import { checkNamespaceName, requireNamespace } from '../memory/namespaces.js';
 import type { Queryable } from '../storage/db.js';
+import { checkNamespaceName, requireNamespace } from '../trust/namespaces.js';
 import { normaliseDirectoryPath, subtreeRange } from './paths.js';
 
 /** What to search for. */

@@ -9,8 +9,8 @@ import type { Dirent } from 'node:fs';
 import { type FileHandle, lstat, readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { AosError } from '../errors.js';
-import { checkNamespaceName } from '../memory/namespaces.js';
 import type { Db } from '../storage/db.js';
+import { checkNamespaceName } from '../trust/namespaces.js';
 import { maxFileBytesOf } from './content.js';
 import {
   directoryListingPath,

@@ -4,8 +4,8 @@
  * file below. Directories exist only as the prefixes of files' paths.
  */
 import { AosError } from '../errors.js';
-import { checkNamespaceName, requireNamespace } from '../memory/namespaces.js';
 import type { Queryable } from '../storage/db.js';
+import { checkNamespaceName, requireNamespace } from '../trust/namespaces.js';
 import type { ContentKind } from './content.js';
 import type { FileRow } from './file-version.js';
 import { normaliseDirectoryPath, subtreeRange } from './paths.js';

@@ -4,8 +4,8 @@
  * are all `not_found`, each with a hint that says where to look.
  */
 import { AosError } from '../errors.js';
-import { checkNamespaceName, requireNamespace } from '../memory/namespaces.js';
 import type { Queryable } from '../storage/db.js';
+import { checkNamespaceName, requireNamespace } from '../trust/namespaces.js';
 import {
   type FileContent,
   type FileRow,

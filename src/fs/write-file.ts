@@ -3,8 +3,9 @@
  * equals the latest version's, which is then returned as is); a removal adds a tombstone
  * version, so every earlier version stays readable. Both create the namespace at need.
  */
-import { checkNamespaceName, ensureNamespace, requireNamespace } from '../memory/namespaces.js';
+
 import type { Queryable } from '../storage/db.js';
+import { checkNamespaceName, ensureNamespace, requireNamespace } from '../trust/namespaces.js';
 import { checkFileSize, encodeContent, maxFileBytesOf } from './content.js';
 import type { FileVersion } from './file-version.js';
 import { normaliseFilePath, parentPaths } from './paths.js';

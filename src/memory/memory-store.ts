@@ -5,6 +5,7 @@
  */
 import { AosError } from '../errors.js';
 import type { Queryable } from '../storage/db.js';
+import { checkNamespaceName, ensureNamespace, requireNamespace } from '../trust/namespaces.js';
 import { type Embedder, embeddingModelOf, isZeroVector } from './embedder.js';
 import { embedderFromEnvironment } from './embedder-from-environment.js';
 import { inTransaction } from './in-transaction.js';
@@ -17,7 +18,6 @@ import {
   type NewMemory,
   toMemory,
 } from './memory.js';
-import { checkNamespaceName, ensureNamespace, requireNamespace } from './namespaces.js';
 import { ensureVectorIndex, vectorText } from './vector-search.js';
 
 /** Options of addMemories. */

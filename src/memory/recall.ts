@@ -4,9 +4,9 @@
  * namespaces that exist among those given, pages included.
  */
 import type { Queryable } from '../storage/db.js';
+import { existingNamespaces } from '../trust/namespaces.js';
 import type { Embedder } from './embedder.js';
 import { getMemory } from './memory-store.js';
-import { existingNamespaces } from './namespaces.js';
 import { searchMemories } from './search.js';
 
 /** A recalled memory: where it is, what it is, how well it matched (null for an id), its text. */

@@ -6,6 +6,7 @@
  */
 import { AosError } from '../errors.js';
 import type { Queryable } from '../storage/db.js';
+import { checkNamespaceName } from '../trust/namespaces.js';
 import { type Candidate, type CandidateRow, candidateColumns, toCandidate } from './candidate.js';
 import { type Embedder, embeddingModelOf, isZeroVector } from './embedder.js';
 import { embedderFromEnvironment } from './embedder-from-environment.js';
@@ -19,7 +20,6 @@ import {
   type SearchWeights,
 } from './fusion.js';
 import { type Memory, type MemoryKind, type MemoryRow, memoryColumns, toMemory } from './memory.js';
-import { checkNamespaceName } from './namespaces.js';
 import { textCandidates } from './text-search.js';
 import { vectorCandidates } from './vector-search.js';
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { canonicalJson } from '../canonical-json.js';
 import { parseScript, type Script } from '../cpu/script.js';
 import { parseDuration } from '../duration.js';
 import { AosError } from '../errors.js';
@@ -272,21 +273,4 @@ export function loadScriptFile(path: string, where: string): Script {
 /** A stable digest of a definition, so re-registering the same content keeps its version. */
 export function definitionDigest(definition: AgentDefinition): string {
   return createHash('sha256').update(canonicalJson(definition)).digest('hex');
-}
-
-/** JSON with sorted keys: the same value always serialises to the same bytes. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
 }

@@ -12,11 +12,11 @@ import type { Message, ModelResponse, ToolCall, ToolSpec } from '../cpu/model.js
 import { TokenCounter } from '../cpu/token-counter.js';
 import { AosError } from '../errors.js';
 import { type ContextSettings, contextSettings } from '../memory/context-settings.js';
-import { pageOut, prefetchPages } from '../memory/page-store.js';
 import { extractiveSummary, renderPage } from '../memory/pages.js';
 import { type ContextEntry, type TodoItem, WorkingContext } from '../memory/working-context.js';
 import type { AgentDefinition } from './agent-definition.js';
 import type { Execution } from './execution.js';
+import { pageOut, prefetchPages } from './operations/page-operation.js';
 import type { Program, ProgramContext, ProgramModelRequest, ToolResult } from './program.js';
 import { executionOf } from './program-context.js';
 

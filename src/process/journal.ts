@@ -4,10 +4,10 @@
  * returns the signals waiting for the process.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import type { Message, Usage } from '../cpu/model.js';
 import type { Queryable } from '../storage/db.js';
 import { LeaseLostError } from '../storage/postgres-errors.js';
-import { canonicalJson } from './agent-definition.js';
 
 /** What a worker holds while it runs a process; every write is checked against it. */
 export interface Lease {

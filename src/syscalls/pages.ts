@@ -1,9 +1,9 @@
 /** pages, recall: what the memory manager paged out of a process's context, and finding it again. */
 import { z } from 'zod';
 import { listMemories } from '../memory/memory-store.js';
-import { processNamespace, processNamespaces } from '../memory/namespaces.js';
 import { recallMemories } from '../memory/recall.js';
 import { getProcessRow } from '../process/process-table.js';
+import { processNamespace, processNamespaces } from '../trust/namespaces.js';
 import { pidSchema } from './schemas.js';
 import { defineSyscall } from './syscall.js';
 

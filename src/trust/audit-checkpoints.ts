@@ -14,8 +14,8 @@ import {
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { canonicalJson } from '../canonical-json.js';
 import { AosError } from '../errors.js';
-import { canonicalJson } from '../process/agent-definition.js';
 import { databaseIdentity } from '../storage/database-identity.js';
 import type { Db, Queryable } from '../storage/db.js';
 import { drainAudit } from './audit.js';

@@ -6,7 +6,7 @@
  * raw columns, trusting nothing in the database.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../process/agent-definition.js';
+import { canonicalJson } from '../canonical-json.js';
 import type { Queryable } from '../storage/db.js';
 
 /** What an audit entry records. */

@@ -4,8 +4,9 @@
  * one journaled at its position (kind, name, tool arguments), each model request it
  * builds is the one that was sent (by digest), and it ends with the recorded result.
  */
+
+import { canonicalJson } from '../canonical-json.js';
 import { AosError } from '../errors.js';
-import { canonicalJson } from '../process/agent-definition.js';
 import { dryRunExecution, type InspectHost } from '../process/inspect.js';
 import { loadJournal } from '../process/journal.js';
 import { requestDigest, toModelRequest } from '../process/operations/model-operation.js';

@@ -16,7 +16,7 @@ import { grepFiles } from '../../fs/grep-files.js';
 import { listFiles } from '../../fs/list-files.js';
 import { fileHistory, readFile } from '../../fs/read-file.js';
 import { removeFile, writeFile } from '../../fs/write-file.js';
-import { processNamespaces } from '../../memory/namespaces.js';
+import { processNamespaces } from '../../trust/namespaces.js';
 import {
   defineTool,
   errorResult,

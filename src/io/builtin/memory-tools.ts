@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { AosError } from '../../errors.js';
 import type { Embedder } from '../../memory/embedder.js';
 import { addMemories, forgetMemories, getMemory } from '../../memory/memory-store.js';
-import { existingNamespaces, processNamespaces } from '../../memory/namespaces.js';
 import { searchMemories } from '../../memory/search.js';
+import { existingNamespaces, processNamespaces } from '../../trust/namespaces.js';
 import {
   defineTool,
   errorResult,

@@ -8,7 +8,8 @@
 import { acquireCpu, costNanos as costOf, isRationed, releaseCpu } from '../../cpu/devices.js';
 import type { ModelRequest, ModelResponse } from '../../cpu/model.js';
 import { AosError, toAosError } from '../../errors.js';
-import { type Execution, errorRecord, recordedError } from '../execution.js';
+import { errorRecord, recordedError } from '../error-record.js';
+import type { Execution } from '../execution.js';
 import { digestOf } from '../journal.js';
 import type { LiveOutcome, Recorded } from '../operation.js';
 import type { ProgramModelRequest } from '../program.js';

@@ -5,9 +5,11 @@
  * result must be plain JSON, so that what a replay reads back is what the step returned.
  */
 import { AosError } from '../../errors.js';
-import { type Execution, errorRecord, recordedError } from '../execution.js';
+import { errorRecord, recordedError } from '../error-record.js';
+import type { Execution } from '../execution.js';
+import { journalable } from '../journalable.js';
 import type { LiveOutcome, Recorded } from '../operation.js';
-import { journalable, type Slice } from '../slice.js';
+import type { Slice } from '../slice.js';
 
 /** Runs `fn` as step `name` of `execution`. */
 export function stepOperation<T>(

@@ -9,7 +9,7 @@
 import { toAosError } from '../../errors.js';
 import { writeFile } from '../../fs/write-file.js';
 import type { Tool, ToolOutcome } from '../../io/tool.js';
-import { processNamespace } from '../../memory/namespaces.js';
+import { processNamespace } from '../../trust/namespaces.js';
 import type { Execution, OperationSpec } from '../execution.js';
 import { digestOf, type JournalStep, type StepRecord } from '../journal.js';
 import type { LiveOutcome, Recorded } from '../operation.js';

@@ -4,14 +4,14 @@
  * prefetching. Writing a page and journaling its stub is one operation in one
  * transaction: after a crash the page is either there and journaled, or neither.
  */
-import type { Message } from '../cpu/model.js';
-import type { Execution } from '../process/execution.js';
-import type { LiveOutcome } from '../process/operation.js';
-import type { Slice } from '../process/slice.js';
-import { addMemories, getMemory } from './memory-store.js';
-import { processNamespace } from './namespaces.js';
-import { searchMemories } from './search.js';
-import type { PageStub } from './working-context.js';
+import type { Message } from '../../cpu/model.js';
+import { addMemories, getMemory } from '../../memory/memory-store.js';
+import { searchMemories } from '../../memory/search.js';
+import type { PageStub } from '../../memory/working-context.js';
+import { processNamespace } from '../../trust/namespaces.js';
+import type { Execution } from '../execution.js';
+import type { LiveOutcome } from '../operation.js';
+import type { Slice } from '../slice.js';
 
 /** Longest excerpt of one page put in the tail by prefetching, in characters. */
 const prefetchExcerptChars = 4000;
