@@ -30,7 +30,7 @@ export async function openDatabase(choice: DatabaseChoice = {}): Promise<Db> {
   return openEmbeddedDatabase(embeddedHome(choice.home));
 }
 
-/** The embedded database's folder. */
+/** The embedded database's folder: `home`, else AOS_HOME, else ./.aos (an empty value counts as unset). */
 export function embeddedHome(home?: string): string {
-  return resolve(home ?? process.env.AOS_HOME ?? join(process.cwd(), '.aos'));
+  return resolve(home || process.env.AOS_HOME || join(process.cwd(), '.aos'));
 }

@@ -68,9 +68,9 @@ export async function checkpointConfigOf(db: Db, home: string): Promise<Checkpoi
   };
 }
 
-/** The aos home of a user, for what a server database keeps locally: `home`, else AOS_HOME, else ~/.aos. */
+/** The aos home of a user, for what a server database keeps locally: `home`, else AOS_HOME, else ~/.aos (an empty value counts as unset). */
 export function userAosHome(home?: string): string {
-  return resolve(home ?? process.env.AOS_HOME ?? join(homedir(), '.aos'));
+  return resolve(home || process.env.AOS_HOME || join(homedir(), '.aos'));
 }
 
 /** The private key, created (mode 600) when the file does not exist. */
