@@ -6,7 +6,6 @@
  * flight), or when the lease is lost.
  */
 import { type Device, deviceFor } from '../cpu/devices.js';
-import { parseDuration } from '../duration.js';
 import { toAosError } from '../errors.js';
 import { writeEpisode } from '../memory/episodes.js';
 import type { Db, Queryable } from '../storage/db.js';
@@ -30,7 +29,7 @@ import type { Block, LiveOutcome, Recorded } from './operation.js';
 import type { ProcessRow } from './process-table.js';
 import { type SignalName, signalNumbers } from './signals.js';
 import type { SliceControl } from './slice-control.js';
-import { hasChildren, treeLimitReached } from './tree-limits.js';
+import { hasChildren, limitReachedBy, treeLimitReached } from './tree-limits.js';
 
 /** How a slice ended. */
 export type SliceOutcome = 'exited' | 'blocked' | 'stopped' | 'yielded' | 'released' | 'lease-lost';
@@ -594,30 +593,22 @@ export class Slice {
 
   private limitReached(): string | undefined {
     const limits: Limits = { ...this.execution.definition.limits, ...(this.process.limits as Limits) };
-    if (limits.max_steps !== undefined && this.stepsUsed >= limits.max_steps) {
-      return `step limit reached: ${this.stepsUsed} of ${limits.max_steps} steps used`;
-    }
-    if (limits.max_tokens !== undefined && this.tokensUsed >= limits.max_tokens) {
-      return `token limit reached: ${this.tokensUsed} of ${limits.max_tokens} tokens used`;
-    }
-    if (limits.max_cost !== undefined && this.costUsedNanos >= Math.round(limits.max_cost * 1e9)) {
-      return `cost limit reached: $${formatUsd(this.costUsedNanos)} of $${limits.max_cost} spent`;
-    }
+    const own = limitReachedBy(limits, {
+      steps: this.stepsUsed,
+      tokens: this.tokensUsed,
+      costNanos: this.costUsedNanos,
+      elapsedMs: Date.now() - this.processStartedAt,
+    });
+    if (own !== undefined) return own;
     const owner = this.ownerBudget;
-    if (owner !== undefined) {
-      const tokens = owner.tokensUsed + this.tokensUsed - this.process.tokens_used;
-      const cost = owner.costNanos + this.costUsedNanos - this.process.cost_nanos;
-      if (owner.maxTokens !== null && tokens >= owner.maxTokens) {
-        return `owner ${this.process.owner}'s token budget reached: ${tokens} of ${owner.maxTokens} tokens used`;
-      }
-      if (owner.maxCostNanos !== null && cost >= owner.maxCostNanos) {
-        return `owner ${this.process.owner}'s cost budget reached: $${formatUsd(cost)} of $${formatUsd(owner.maxCostNanos)} spent`;
-      }
+    if (owner === undefined) return undefined;
+    const tokens = owner.tokensUsed + this.tokensUsed - this.process.tokens_used;
+    const cost = owner.costNanos + this.costUsedNanos - this.process.cost_nanos;
+    if (owner.maxTokens !== null && tokens >= owner.maxTokens) {
+      return `owner ${this.process.owner}'s token budget reached: ${tokens} of ${owner.maxTokens} tokens used`;
     }
-    if (limits.max_wall_time !== undefined) {
-      const allowed = parseDuration(limits.max_wall_time, 'limits.max_wall_time');
-      const elapsed = Date.now() - this.processStartedAt;
-      if (elapsed >= allowed) return `wall time limit reached: ${elapsed} ms of ${allowed} ms`;
+    if (owner.maxCostNanos !== null && cost >= owner.maxCostNanos) {
+      return `owner ${this.process.owner}'s cost budget reached: $${formatUsd(cost)} of $${formatUsd(owner.maxCostNanos)} spent`;
     }
     return undefined;
   }

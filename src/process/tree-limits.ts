@@ -43,7 +43,7 @@ export async function treeLimitReached(
     cost_nanos: string | number;
   }>('select * from aos.tree_usage($1, $2, $3, $4)', [process.pid, own.steps, own.tokens, own.costNanos]);
   for (const row of result.rows) {
-    const reason = reached(row.limits, {
+    const reason = limitReachedBy(row.limits, {
       steps: Number(row.steps),
       tokens: Number(row.tokens),
       costNanos: Number(row.cost_nanos),
@@ -56,7 +56,8 @@ export async function treeLimitReached(
   return undefined;
 }
 
-function reached(
+/** Which of `limits` the usage `used` has reached (steps, tokens, cost, wall time), or undefined. */
+export function limitReachedBy(
   limits: Limits,
   used: { steps: number; tokens: number; costNanos: number; elapsedMs: number },
 ): string | undefined {
