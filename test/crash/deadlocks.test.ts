@@ -6,16 +6,10 @@
  * database (pg_stat_database.deadlocks), and every process must finish with its
  * result. Server only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKernel, type Kernel } from '../../src/kernel.js';
-import { hasServer, postgresDatabase } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
+import { hasServer } from '../support/databases.js';
 import { sleep } from '../support/faulty-db.js';
-import {
-  killWorker,
-  processEnds,
-  startFaultyWorker,
-  type WorkerProcess,
-} from '../support/worker-processes.js';
+import { killWorker, processEnds, serverKernel, startFaultyWorker } from '../support/worker-processes.js';
 import { expectedPairResult } from './deadlock-programs.js';
 
 if (!hasServer) {
@@ -26,25 +20,11 @@ const programsModule = new URL('./deadlock-programs.ts', import.meta.url).pathna
 const parents = 6;
 
 describe.skipIf(!hasServer)('lease renewals under exits and crossed sends', () => {
-  let kernel: Kernel;
-  let url: string;
-  let drop: () => Promise<void>;
-  const workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    const created = await postgresDatabase.create();
-    url = created.url!;
-    drop = created.drop;
-    kernel = await createKernel({ db: created.db });
-  });
-
-  afterAll(async () => {
-    for (const worker of workers) await killWorker(worker);
-    await drop?.();
-  });
+  const server = serverKernel();
 
   /** Deadlocks PostgreSQL detected in this test's database so far. */
   async function deadlocks(): Promise<number> {
+    const { kernel } = server;
     await kernel.db.query('select pg_stat_clear_snapshot()');
     const row = await kernel.db.query<{ deadlocks: number }>(
       'select deadlocks::int as deadlocks from pg_stat_database where datname = current_database()',
@@ -53,6 +33,7 @@ describe.skipIf(!hasServer)('lease renewals under exits and crossed sends', () =
   }
 
   it('detects no deadlock and finishes every process', async () => {
+    const { kernel, url, workers } = server;
     await kernel.register(programsModule);
     const before = await deadlocks();
     for (let index = 0; index < 3; index++) {

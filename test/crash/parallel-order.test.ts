@@ -7,13 +7,13 @@
  * worker that takes over from a SIGKILLed one finishes every process with the right
  * result instead of stopping it as diverged (server).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createKernel, type Kernel } from '../../src/kernel.js';
 import type { Worker } from '../../src/process/worker.js';
-import { hasServer, postgresDatabase, testDatabases } from '../support/databases.js';
+import { hasServer, testDatabases } from '../support/databases.js';
 import { FaultyDb, isJournalWrite, randomMs, sleep } from '../support/faulty-db.js';
 import { eventually } from '../support/kernel.js';
-import { killWorker, startFaultyWorker, type WorkerProcess } from '../support/worker-processes.js';
+import { killWorker, serverKernel, startFaultyWorker } from '../support/worker-processes.js';
 import { expectedBranchesResult, parallelBranches } from './parallel-programs.js';
 
 if (!hasServer) {
@@ -83,24 +83,10 @@ describe.each(testDatabases)('parallel steps answered out of order on $name', (d
 });
 
 describe.skipIf(!hasServer)('a worker takes over parallel steps answered out of order', () => {
-  let kernel: Kernel;
-  let url: string;
-  let drop: () => Promise<void>;
-  const workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    const created = await postgresDatabase.create();
-    url = created.url!;
-    drop = created.drop;
-    kernel = await createKernel({ db: created.db });
-  });
-
-  afterAll(async () => {
-    for (const worker of workers) await killWorker(worker);
-    await drop?.();
-  });
+  const server = serverKernel();
 
   it('finishes every process with its result after the first worker is SIGKILLed', async () => {
+    const { kernel, url, workers } = server;
     await kernel.register(programsModule);
     const first = await startFaultyWorker(url, { leaseMs: 1000, mode: 'shuffle' });
     workers.push(first);

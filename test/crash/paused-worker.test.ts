@@ -6,12 +6,11 @@
  * c2's body again (fencing alone only refuses its write, after the side effect). Server only.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKernel, type Kernel } from '../../src/kernel.js';
-import { hasServer, postgresDatabase } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
+import { hasServer } from '../support/databases.js';
 import { sleep } from '../support/faulty-db.js';
 import { eventually } from '../support/kernel.js';
-import { killWorker, startFaultyWorker, type WorkerProcess } from '../support/worker-processes.js';
+import { serverKernel, startFaultyWorker } from '../support/worker-processes.js';
 import { crashStepsTable } from './recorded-programs.js';
 
 if (!hasServer) {
@@ -28,25 +27,10 @@ function isStopped(pid: number): boolean {
 }
 
 describe.skipIf(!hasServer)('a worker paused past its lease', () => {
-  let kernel: Kernel;
-  let url: string;
-  let drop: () => Promise<void>;
-  const workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    const created = await postgresDatabase.create();
-    url = created.url!;
-    drop = created.drop;
-    kernel = await createKernel({ db: created.db });
-    await kernel.db.query(crashStepsTable);
-  });
-
-  afterAll(async () => {
-    for (const worker of workers) await killWorker(worker);
-    await drop?.();
-  });
+  const server = serverKernel((k) => k.db.query(crashStepsTable));
 
   it('does not run a step another worker journaled meanwhile once it resumes', async () => {
+    const { kernel, url, workers } = server;
     await kernel.register(programsModule);
     const paused = await startFaultyWorker(url, { leaseMs, mode: 'stop-after:c1', concurrency: 1 });
     workers.push(paused);

@@ -5,7 +5,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll } from 'vitest';
+import { createKernel, type Kernel } from '../../src/kernel.js';
 import type { Queryable } from '../../src/storage/db.js';
+import { postgresDatabase } from './databases.js';
 
 const faultyWorkerScript = join(import.meta.dirname, '..', 'crash', 'faulty-worker.ts');
 
@@ -58,4 +61,33 @@ export async function processEnds(
     [pids],
   );
   return rows.rows;
+}
+
+/** A kernel on a fresh server database, its URL for worker processes, and the workers a test started. */
+export interface ServerKernel {
+  kernel: Kernel;
+  url: string;
+  workers: WorkerProcess[];
+}
+
+/**
+ * For a describe block on the server: a kernel on a fresh database, made before its
+ * tests (then `setup` runs, e.g. for side tables); after them, the workers pushed to
+ * `workers` are killed and the database dropped. Read the fields inside the tests.
+ */
+export function serverKernel(setup?: (kernel: Kernel) => Promise<unknown>): ServerKernel {
+  const server = { workers: [] as WorkerProcess[] } as ServerKernel;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const created = await postgresDatabase.create();
+    drop = created.drop;
+    server.url = created.url!;
+    server.kernel = await createKernel({ db: created.db });
+    await setup?.(server.kernel);
+  });
+  afterAll(async () => {
+    for (const worker of server.workers) await killWorker(worker);
+    await drop?.();
+  });
+  return server;
 }
