@@ -14,9 +14,10 @@ import { createKernel } from '../src/kernel.js';
 import { databaseIdentity } from '../src/storage/database-identity.js';
 import type { Db } from '../src/storage/db.js';
 import { migrate } from '../src/storage/migrate.js';
-import { appendAudit, drainAudit, entryHash } from '../src/trust/audit.js';
+import { appendAudit, drainAudit } from '../src/trust/audit.js';
 import { checkpointConfigOf, readCheckpoints, writeCheckpoint } from '../src/trust/audit-checkpoints.js';
 import { verifyAudit } from '../src/trust/verify-audit.js';
+import { rehashAudit } from './support/audit.js';
 import { postgresDatabase, testDatabases } from './support/databases.js';
 
 const hasServer = process.env.AOS_TEST_DATABASE_URL !== undefined;
@@ -26,24 +27,6 @@ async function withEntries(db: Db, count: number, note = 'entry'): Promise<void>
     await appendAudit(db, { kind: 'test', pid: index, actor: 'user:test', data: { index, note } });
   }
   await drainAudit(db);
-}
-
-/** Re-hashes the whole chain after an edit, as someone who can disable the triggers can. */
-async function rehash(db: Db): Promise<void> {
-  const rows = await db.query<{
-    id: number;
-    at: string;
-    kind: string;
-    pid: number | null;
-    actor: string;
-    data: string;
-  }>('select id, at, kind, pid, actor, data from aos.audit order by id');
-  let previous = Buffer.alloc(32);
-  for (const row of rows.rows) {
-    const hash = entryHash(previous, row);
-    await db.query('update aos.audit set prev_hash = $2, hash = $3 where id = $1', [row.id, previous, hash]);
-    previous = hash;
-  }
 }
 
 describe.each(testDatabases)('audit checkpoints on $name', (database) => {
@@ -127,7 +110,7 @@ describe.each(testDatabases)('audit checkpoints on $name', (database) => {
     await withEntries(created.db, 2, 'late');
     await created.db.exec('alter table aos.audit disable trigger all');
     await created.db.query(`update aos.audit set data = '{"index":1,"note":"forged"}' where id = 6`);
-    await rehash(created.db);
+    await rehashAudit(created.db);
     await created.db.exec('alter table aos.audit enable trigger all');
     expect(await verifyAudit(created.db, config)).toMatchObject({
       ok: true,
@@ -184,7 +167,7 @@ describe.skipIf(!hasServer)('the owner of aos.audit on a server', () => {
           ).toBe(false);
           await tx.query('alter table aos.audit disable trigger user');
           await tx.query(`update aos.audit set data = '{"index":2,"note":"rewritten"}' where id = 2`);
-          await rehash(tx as unknown as Db);
+          await rehashAudit(tx);
           await tx.query('alter table aos.audit enable trigger user');
         });
         const check = await verifyAudit(db, config);

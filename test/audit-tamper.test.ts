@@ -22,6 +22,7 @@ import {
 } from '../src/trust/audit.js';
 import { type CheckpointConfig, writeCheckpoint } from '../src/trust/audit-checkpoints.js';
 import { verifyAudit } from '../src/trust/verify-audit.js';
+import { rehashAudit } from './support/audit.js';
 import { testDatabases } from './support/databases.js';
 
 describe.each(testDatabases)('audit log tampering on $name', (database) => {
@@ -303,24 +304,7 @@ describe.each(testDatabases)('audit log tampering on $name', (database) => {
     await db.exec('alter table aos.audit disable trigger all');
     await db.query(`update aos.audit set data = '{"index":2,"note":"rewritten"}' where id = 2`);
     // Recompute every hash from entry 2 on, so the chain itself is consistent again.
-    const rows = await db.query<{
-      id: number;
-      at: string;
-      kind: string;
-      pid: number | null;
-      actor: string;
-      data: string;
-    }>('select id, at, kind, pid, actor, data from aos.audit order by id');
-    let previous = Buffer.alloc(32);
-    for (const row of rows.rows) {
-      const hash = entryHash(previous, row);
-      await db.query('update aos.audit set prev_hash = $2, hash = $3 where id = $1', [
-        row.id,
-        previous,
-        hash,
-      ]);
-      previous = hash;
-    }
+    await rehashAudit(db);
     await db.exec('alter table aos.audit enable trigger all');
     expect((await verifyChain(db)).ok).toBe(true);
     const check = await verifyAudit(db, config);
