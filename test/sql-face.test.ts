@@ -47,10 +47,11 @@ describe.each(testDatabases)('the SQL face on $name', (database) => {
     const pid = spawned.rows[0]!.pid;
     expect(pid).toBeGreaterThan(0);
     const row = await untilState(kernel, pid, 'waiting');
+    const session = await kernel.db.query<{ login: string }>('select session_user::text as login');
     expect(row).toMatchObject({
       pid,
       ppid: null,
-      owner: 'postgres',
+      owner: session.rows[0]!.login,
       agent: 'sqlish',
       wait_reason: 'message',
       exit_status: null,

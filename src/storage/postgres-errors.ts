@@ -89,6 +89,13 @@ export function translateDatabaseError(error: unknown, location: string): unknow
     ) {
       return databaseUnavailable(location, text, error);
     }
+    if (code === '42501') {
+      return new AosError('forbidden', `the database role may not do this: ${text}`, {
+        hint: 'aos init separates the roles: the CLI and workers need aos_kernel, psql users get aos_client (docs/security.md)',
+        cause: error,
+        details: { sqlstate: code },
+      });
+    }
     if (code === '28P01' || code === '28000') {
       return new AosError('unavailable', `cannot log in to the database at ${location}: ${text}`, {
         hint: 'check the user and password in AOS_DATABASE_URL',

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, type Dirent, lstatSync, mkdirSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AosError } from '../errors.js';
 
 /** node-postgres connects to DIR/.s.PGSQL.PORT; Unix socket paths are limited to about 107 bytes. */
@@ -24,6 +24,7 @@ function userId(): number | undefined {
  */
 export function preparePrivateHome(home: string): void {
   const uid = userId();
+  if (uid !== undefined) checkFoldersAbove(resolve(home), uid);
   let found: Stats | undefined;
   try {
     found = statSync(home);
@@ -54,6 +55,34 @@ export function preparePrivateHome(home: string): void {
     }
   }
   if (uid !== undefined) chmodSync(home, 0o700);
+}
+
+/**
+ * `forbidden` when a folder above the home would let another user swap the home for one of
+ * theirs: one owned by someone other than the user or root, or writable by group or others
+ * without the sticky bit (a sticky folder like /tmp lets no one rename what is not theirs).
+ */
+function checkFoldersAbove(home: string, uid: number): void {
+  for (let folder = dirname(home); ; folder = dirname(folder)) {
+    let found: Stats | undefined;
+    try {
+      found = statSync(folder);
+    } catch (error) {
+      // Not there yet: the home's creation makes it, as the user's.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (found !== undefined) {
+      const openToOthers = (found.mode & 0o022) !== 0 && (found.mode & 0o1000) === 0;
+      if ((found.uid !== uid && found.uid !== 0) || openToOthers) {
+        throw new AosError(
+          'forbidden',
+          `the aos home ${home} is inside ${folder}, which another user could use to replace it (${openToOthers ? `mode ${(found.mode & 0o7777).toString(8)}` : `owned by user ${found.uid}`})`,
+          { hint: `keep the aos home in folders only you and root can write, or: chmod o-w,g-w ${folder}` },
+        );
+      }
+    }
+    if (dirname(folder) === folder) return;
+  }
 }
 
 /**

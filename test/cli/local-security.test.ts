@@ -144,6 +144,27 @@ describe('the aos home (findings 4 and 5)', () => {
     cliTimeout,
   );
 
+  it(
+    'is refused inside a folder others may write, unless that folder is sticky (as /tmp is)',
+    async () => {
+      const where = folder();
+      const open = join(where, 'open');
+      const home = join(open, 'home');
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      chmodSync(open, 0o777);
+      const refused = await runAos(where, ['ps', '--json'], { AOS_HOME: home });
+      expect(refused.code).toBe(4);
+      const { error } = envelope(refused);
+      expect(error.code).toBe('forbidden');
+      expect(error.message).toContain(`inside ${open}`);
+      expect(error.hint).toContain(`chmod o-w,g-w ${open}`);
+      expect(existsSync(join(home, 'db'))).toBe(false);
+      chmodSync(open, 0o1777);
+      expect((await runAos(where, ['ps'], { AOS_HOME: home })).code).toBe(0);
+    },
+    cliTimeout,
+  );
+
   it.runIf(process.getuid?.() === 0)(
     'is refused when another user owns it',
     async () => {
@@ -288,7 +309,11 @@ describe('an interrupted command (finding 15)', () => {
         });
         const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
         child.stdin!.write('the first half of a file\n');
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        // Signal once the command has started (it opens its home after taking the signals),
+        // not after a fixed time: on a loaded machine Node may take longer to load.
+        for (let waited = 0; !existsSync(join(where, '.aos')) && waited < 30_000; waited += 50)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 300));
         child.kill(signal);
         await new Promise((resolve) => setTimeout(resolve, 500));
         // The rest of the pipeline ends (as a shell's would on Ctrl-C): the input is cut short.

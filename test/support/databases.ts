@@ -7,6 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import pg from 'pg';
 import { afterEach } from 'vitest';
+import { separateRoles } from '../../src/storage/database-roles.js';
 import type { Db } from '../../src/storage/db.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { createPgliteDb, openPglite } from '../../src/storage/pglite-db.js';
@@ -19,6 +20,15 @@ export interface TestDatabase {
 }
 
 const serverUrl = process.env.AOS_TEST_DATABASE_URL;
+
+/**
+ * With AOS_TEST_DATABASE_ROLES=kernel, each server database is set up as `aos init` does
+ * (the schema given to aos_owner) and tests connect as a login holding only aos_kernel, as
+ * the CLI and workers of a production server do. Tests that tamper with the audit log as
+ * a superuser do not run in this mode; it is for checking that the kernel needs no more.
+ */
+const kernelRoleOnly = process.env.AOS_TEST_DATABASE_ROLES === 'kernel';
+export const kernelTestLogin = 'aos_test_kernel';
 
 /**
  * An empty database made once per test process by openPglite (initdb takes 1.5-2 s) and
@@ -57,6 +67,10 @@ export const postgresDatabase: TestDatabase = {
     await admin.end();
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
+    if (kernelRoleOnly) {
+      await setUpRoles(url.toString());
+      url.username = kernelTestLogin;
+    }
     const db = createPostgresDb({ connection: url.toString(), maxConnections: 20 });
     return {
       db,
@@ -71,6 +85,29 @@ export const postgresDatabase: TestDatabase = {
     };
   },
 };
+
+/** Migrates and separates the roles of the database at `url` as its admin; makes the kernel login. */
+async function setUpRoles(url: string): Promise<void> {
+  const admin = createPostgresDb({ connection: url, maxConnections: 2 });
+  try {
+    await migrate(admin);
+    await separateRoles(admin);
+    await createLogin(admin, kernelTestLogin, 'aos_kernel');
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Makes a login role in `group` once per server; another test process may make it at the same moment. */
+export async function createLogin(admin: Db, login: string, group: string): Promise<void> {
+  try {
+    await admin.exec(`create role ${login} login in role ${group}`);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== '42710' && code !== '23505') throw error;
+    await admin.exec(`grant ${group} to ${login}`);
+  }
+}
 
 /** PGlite, and the server when AOS_TEST_DATABASE_URL is set. */
 export const testDatabases: TestDatabase[] =

@@ -1,6 +1,7 @@
 /** doctor: check that aos can run here, and say what to fix. */
 import { z } from 'zod';
 import { toAosError } from '../../errors.js';
+import { databaseRoles, rolesSeparated } from '../../storage/database-roles.js';
 import type { Db } from '../../storage/db.js';
 import { checkSchemaVersion, loadMigrations } from '../../storage/migrate.js';
 import { defineCommand } from '../command.js';
@@ -81,6 +82,7 @@ async function databaseChecks(db: Db): Promise<Check[]> {
     );
     return checks;
   }
+  if (db.kind === 'postgres') checks.push(await rolesCheck(db));
   const vector = await db.query("select 1 from pg_available_extensions where name = 'vector'");
   checks.push(
     vector.rowCount > 0
@@ -109,6 +111,40 @@ async function databaseChecks(db: Db): Promise<Check[]> {
       : { name: 'workers', status: 'ok', detail: `${ready} ready, ${running} running` },
   );
   return checks;
+}
+
+/** Whether the server's roles are separated (docs/security.md), and what this login holds. */
+async function rolesCheck(db: Db): Promise<Check> {
+  if (!(await rolesSeparated(db))) {
+    return {
+      name: 'roles',
+      status: 'warn',
+      detail:
+        'one role for everything: every client of this database may write its tables and rewrite its audit log',
+      hint: 'as a superuser or CREATEROLE admin, run: aos init --db URL; then grant aos_kernel to the logins of the CLI and workers',
+    };
+  }
+  const held = await db.query<{ owner: boolean; kernel: boolean }>(
+    `select pg_has_role(current_user, $1, 'USAGE') as owner, pg_has_role(current_user, $2, 'USAGE') as kernel`,
+    [databaseRoles.owner, databaseRoles.kernel],
+  );
+  const { owner, kernel } = held.rows[0]!;
+  if (owner) {
+    return {
+      name: 'roles',
+      status: 'warn',
+      detail: `separated, but this login may act as ${databaseRoles.owner} (it can rewrite the audit log)`,
+      hint: `run the CLI and workers as a login that holds only ${databaseRoles.kernel}; keep this one for aos init`,
+    };
+  }
+  return kernel
+    ? { name: 'roles', status: 'ok', detail: `separated: this login holds ${databaseRoles.kernel}` }
+    : {
+        name: 'roles',
+        status: 'fail',
+        detail: `separated, and this login does not hold ${databaseRoles.kernel}: commands other than the SQL face are refused`,
+        hint: `as the admin: grant ${databaseRoles.kernel} to this login`,
+      };
 }
 
 function hintOf(hint: string | undefined): { hint?: string } {

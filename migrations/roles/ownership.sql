@@ -1,0 +1,34 @@
+-- Gives the aos schema and everything in it to aos_owner, the role no one logs in as.
+-- Run by `aos init` on a PostgreSQL server, as a superuser or a role that may act as
+-- aos_owner; idempotent. Indexes and the sequences of identity columns follow their tables.
+
+do $$
+declare
+  r record;
+begin
+  execute format('grant create on database %I to aos_owner', current_database());
+  alter schema aos owner to aos_owner;
+  for r in
+    select c.oid::regclass::text as name, c.relkind
+      from pg_class c
+     where c.relnamespace = 'aos'::regnamespace
+       and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+       and not exists (select 1 from pg_depend d
+                        where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i'))
+  loop
+    if r.relkind = 'S' then
+      execute format('alter sequence %s owner to aos_owner', r.name);
+    elsif r.relkind in ('v', 'm') then
+      execute format('alter %s %s owner to aos_owner',
+                     case r.relkind when 'v' then 'view' else 'materialized view' end, r.name);
+    else
+      execute format('alter table %s owner to aos_owner', r.name);
+    end if;
+  end loop;
+  for r in select p.oid::regprocedure::text as signature, p.prokind
+             from pg_proc p where p.pronamespace = 'aos'::regnamespace loop
+    execute format('alter %s %s owner to aos_owner',
+                   case r.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
+                   r.signature);
+  end loop;
+end $$;
