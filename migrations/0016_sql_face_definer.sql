@@ -8,7 +8,9 @@
 --
 -- The two audit writers (audit_append, chain_audit) also run as the owner: there, only the
 -- owner may write the audit tables, so the kernel's role cannot rewrite, truncate or
--- disable the triggers of the log.
+-- disable the triggers of the log. So do the two functions that alone decide an approval
+-- and deliver a message: the kernel's role may not update aos.approvals nor insert into
+-- aos.mailbox, so every decision and every message passes a function that audits it.
 
 create or replace function aos.spawn(p_agent_name text, p_input text default '') returns bigint
 language sql security definer set search_path = pg_catalog, pg_temp as $$
@@ -22,3 +24,5 @@ alter function aos.deny(bigint, bigint, text) security definer set search_path =
 
 alter function aos.audit_append(text, bigint, text, text) security definer set search_path = pg_catalog, pg_temp;
 alter function aos.chain_audit(int, boolean) security definer set search_path = pg_catalog, pg_temp;
+alter function aos.decide_approval(bigint, bigint, boolean, text, text) security definer set search_path = pg_catalog, pg_temp;
+alter function aos.send_message(bigint, text, bigint) security definer set search_path = pg_catalog, pg_temp;

@@ -141,7 +141,7 @@ describe.runIf(hasServer)('database roles on a PostgreSQL server', () => {
     for (const sql of refused) expect([sql, await failureOf(url, clientLogin, sql)]).toEqual([sql, '42501']);
   });
 
-  it('runs an agent as the kernel role, which cannot change, truncate or un-trigger the audit log', async () => {
+  it('runs an agent as the kernel role, which cannot rewrite the audit log, decide an approval or post a message behind the functions that audit them', async () => {
     const kernel = await createKernelAs(kernelLogin);
     const worker = kernel.createWorker({ concurrency: 2, leaseMs: 1000, pollMs: 50 });
     await worker.start();
@@ -163,6 +163,8 @@ describe.runIf(hasServer)('database roles on a PostgreSQL server', () => {
       "insert into aos.audit_pending (kind, actor, data) values ('exit', 'process:1', '{}')",
       'truncate aos.audit',
       'update aos.audit_head set id = 0',
+      "update aos.approvals set decision = 'approved'",
+      "insert into aos.mailbox (pid, sender_pid, body) values (1, 7, 'forged')",
     ]) {
       expect([sql, await failureOf(url, kernelLogin, sql)]).toEqual([sql, '42501']);
     }
