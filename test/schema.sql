@@ -254,3 +254,739 @@ function aos.spawn(p_agent_name text, p_input text) returns bigint;
 function aos.spawn_process(p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority integer, p_limits jsonb, p_agent_version integer, p_model text) returns bigint;
 function aos.tree_usage(p_pid bigint, p_steps bigint, p_tokens bigint, p_cost bigint) returns TABLE(pid bigint, limits jsonb, started_at timestamp with time zone, steps bigint, tokens bigint, cost_nanos bigint);
 function aos.write_file(p_namespace text, p_path text, p_parents text[], p_kind text, p_content text, p_data bytea, p_size bigint, p_sha256 text, p_author_pid bigint) returns TABLE(version integer, author_pid bigint, created_at timestamp with time zone, created boolean);
+
+-- views
+
+create view aos.ps as
+ SELECT pid,
+    ppid,
+    owner,
+    agent_name AS agent,
+    state,
+    wait_reason,
+    priority,
+    steps_used AS steps,
+    tokens_used AS tokens,
+    cost_nanos::numeric / '1000000000'::numeric AS cost_usd,
+    exit_status,
+    created_at,
+    exited_at
+   FROM aos.processes
+  WHERE reaped_at IS NULL
+  ORDER BY pid;
+
+-- triggers
+
+CREATE TRIGGER audit_chainer_insert BEFORE INSERT ON aos.audit FOR EACH STATEMENT EXECUTE FUNCTION aos.audit_chainer_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON aos.audit FOR EACH STATEMENT EXECUTE FUNCTION aos.audit_reject_change();
+CREATE TRIGGER audit_no_update BEFORE DELETE OR UPDATE ON aos.audit FOR EACH ROW EXECUTE FUNCTION aos.audit_reject_change();
+CREATE TRIGGER audit_pending_chainer_delete BEFORE DELETE ON aos.audit_pending FOR EACH STATEMENT EXECUTE FUNCTION aos.audit_chainer_only();
+CREATE TRIGGER audit_pending_no_truncate BEFORE TRUNCATE ON aos.audit_pending FOR EACH STATEMENT EXECUTE FUNCTION aos.audit_reject_change();
+CREATE TRIGGER audit_pending_no_update BEFORE UPDATE ON aos.audit_pending FOR EACH STATEMENT EXECUTE FUNCTION aos.audit_reject_change();
+
+-- functions
+
+CREATE OR REPLACE FUNCTION aos.acquire_cpu(p_device text, p_pid bigint, p_tokens integer, p_may_defer boolean DEFAULT false)
+ RETURNS TABLE(grant_id bigint, retry_at timestamp with time zone)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_device aos.devices;
+  v_requests int;
+  v_tokens bigint;
+  v_in_flight int;
+  v_oldest timestamptz;
+  v_retry timestamptz;
+  v_id bigint;
+  v_priority int;
+  v_vruntime bigint;
+  v_fairer bigint;
+  v_fairer_state text;
+begin
+  select * into v_device from aos.devices where name = p_device for update;
+  if not found then
+    return query select null::bigint, null::timestamptz;
+    return;
+  end if;
+  delete from aos.cpu_grants where device = p_device and granted_at < now() - interval '2 minutes'
+     and finished_at is not null;
+  select count(*), coalesce(sum(tokens), 0), min(granted_at)
+    into v_requests, v_tokens, v_oldest
+    from aos.cpu_grants where device = p_device and granted_at > now() - interval '61 seconds';
+  select count(*) into v_in_flight from aos.cpu_grants
+   where device = p_device and finished_at is null and granted_at > now() - interval '10 minutes';
+  if v_device.max_concurrent is not null and v_in_flight >= v_device.max_concurrent then
+    v_retry := now() + interval '200 milliseconds';
+  elsif v_device.requests_per_minute is not null and v_requests >= v_device.requests_per_minute then
+    v_retry := v_oldest + interval '61 seconds';
+  elsif v_device.tokens_per_minute is not null and v_requests > 0
+        and v_tokens + least(p_tokens, v_device.tokens_per_minute) > v_device.tokens_per_minute then
+    v_retry := v_oldest + interval '61 seconds';
+  end if;
+  if v_retry is not null then
+    return query select null::bigint, greatest(v_retry, now() + interval '20 milliseconds');
+    return;
+  end if;
+  if p_may_defer then
+    select priority, vruntime into v_priority, v_vruntime from aos.processes where pid = p_pid;
+    if found then
+      select pid, state into v_fairer, v_fairer_state from aos.processes
+       where pid <> p_pid
+         and (state = 'ready' or (state = 'waiting' and wait_reason = 'rate-limit' and device = p_device))
+         and (priority > v_priority or (priority = v_priority and vruntime < v_vruntime))
+       order by priority desc, vruntime, pid
+       limit 1;
+      if v_fairer is not null then
+        if v_fairer_state = 'waiting' then
+          update aos.processes set wake_at = now() where pid = v_fairer and wake_at > now();
+          perform pg_notify('aos_wake', v_fairer::text);
+        end if;
+        return query select null::bigint, now();
+        return;
+      end if;
+    end if;
+  end if;
+  insert into aos.cpu_grants (device, pid, tokens) values (p_device, p_pid, p_tokens) returning id into v_id;
+  return query select v_id, null::timestamptz;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.append_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_kind text, p_name text, p_call_id text, p_status text, p_input jsonb, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_handled_signals text[], p_cached_tokens bigint, p_cost_nanos bigint, p_audit_kind text, p_audit_data text, p_started_at timestamp with time zone, p_op integer, p_seq integer)
+ RETURNS TABLE(seq integer, pending_signals text[], state text)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_pending text[];
+  v_state text;
+  v_signal text;
+begin
+  update aos.processes p
+     set steps_used = p.steps_used + p_steps,
+         tokens_used = p.tokens_used + p_tokens,
+         cached_tokens = p.cached_tokens + p_cached_tokens,
+         cost_nanos = p.cost_nanos + p_cost_nanos,
+         vruntime = p.vruntime + p_tokens,
+         lease_expires_at = now() + make_interval(secs => p_lease_ms / 1000.0),
+         updated_at = now()
+   where p.pid = p_pid and p.lease_generation = p_generation and p.state = 'running'
+     and p.lease_expires_at > now()
+  returning p.pending_signals, p.state into v_pending, v_state;
+  if not found then
+    raise exception 'lease on process % (generation %) is lost', p_pid, p_generation using errcode = 'AOSLL';
+  end if;
+  if p_handled_signals is not null and cardinality(p_handled_signals) > 0 then
+    foreach v_signal in array p_handled_signals loop
+      v_pending := array_remove(v_pending, v_signal);
+    end loop;
+    update aos.processes p set pending_signals = v_pending where p.pid = p_pid;
+  end if;
+  insert into aos.steps (pid, seq, kind, name, call_id, status, input, output, messages, usage, generation,
+                         started_at, finished_at, op)
+  values (p_pid, p_seq, p_kind, p_name, p_call_id, p_status, p_input, p_output, coalesce(p_messages, '[]'),
+          p_usage, p_generation, least(coalesce(p_started_at, now()), now()),
+          case when p_status = 'started' then null else now() end, p_op);
+  if p_audit_kind is not null then
+    perform aos.audit_append(p_audit_kind, p_pid, 'process:' || p_pid, p_audit_data);
+  end if;
+  return query select p_seq, v_pending, v_state;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.approve(p_pid bigint, p_id bigint, p_reason text DEFAULT NULL::text)
+ RETURNS text
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$ select aos.decide_approval(p_pid, p_id, true, p_reason, null) $function$;
+
+CREATE OR REPLACE FUNCTION aos.audit_append(p_kind text, p_pid bigint, p_actor text, p_data text)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  insert into aos.audit_pending (kind, pid, actor, data) values (p_kind, p_pid, p_actor, p_data)
+$function$;
+
+CREATE OR REPLACE FUNCTION aos.audit_chainer_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if current_setting('aos.audit_chainer', true) is distinct from 'on' then
+    raise exception '% on % is done only by aos.chain_audit', tg_op, tg_table_name
+      using errcode = 'AOSFB', hint = 'append audit entries with aos.audit_append; they are chained by aos.chain_audit';
+  end if;
+  return null;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.audit_entry_text(p_id bigint, p_at text, p_kind text, p_pid bigint, p_actor text, p_data text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select p_id::text || e'\n' || p_at || e'\n' || p_kind || e'\n' || coalesce(p_pid::text, '') || e'\n' ||
+         p_actor || e'\n' || p_data
+$function$;
+
+CREATE OR REPLACE FUNCTION aos.audit_reject_change()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  raise exception 'aos.audit is append-only: % is not allowed', tg_op
+    using errcode = 'AOSFB', hint = 'audit entries can be added, never changed or removed';
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.chain_audit(p_limit integer DEFAULT 10000, p_wait boolean DEFAULT true)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_head aos.audit_head;
+  v_id bigint;
+  v_hash bytea;
+  v_seqs bigint[] := '{}';
+  v_ids bigint[] := '{}';
+  v_ats text[] := '{}';
+  v_kinds text[] := '{}';
+  v_pids bigint[] := '{}';
+  v_actors text[] := '{}';
+  v_datas text[] := '{}';
+  v_prevs bytea[] := '{}';
+  v_hashes bytea[] := '{}';
+  r record;
+begin
+  if not exists (select 1 from aos.audit_pending) then
+    return 0;
+  end if;
+  if p_wait then
+    select * into v_head from aos.audit_head for update;
+  else
+    select * into v_head from aos.audit_head for update skip locked;
+    if not found then
+      return 0;
+    end if;
+  end if;
+  v_id := v_head.id;
+  v_hash := v_head.hash;
+  for r in select seq, at, kind, pid, actor, data from aos.audit_pending order by seq limit p_limit loop
+    v_id := v_id + 1;
+    v_seqs := array_append(v_seqs, r.seq);
+    v_ids := array_append(v_ids, v_id);
+    v_ats := array_append(v_ats, r.at);
+    v_kinds := array_append(v_kinds, r.kind);
+    v_pids := array_append(v_pids, r.pid);
+    v_actors := array_append(v_actors, r.actor);
+    v_datas := array_append(v_datas, r.data);
+    v_prevs := array_append(v_prevs, v_hash);
+    v_hash := sha256(v_hash || convert_to(aos.audit_entry_text(v_id, r.at, r.kind, r.pid, r.actor, r.data), 'UTF8'));
+    v_hashes := array_append(v_hashes, v_hash);
+  end loop;
+  if v_id = v_head.id then
+    return 0;
+  end if;
+  perform set_config('aos.audit_chainer', 'on', true);
+  insert into aos.audit (id, at, kind, pid, actor, data, prev_hash, hash)
+    select * from unnest(v_ids, v_ats, v_kinds, v_pids, v_actors, v_datas, v_prevs, v_hashes);
+  -- Exactly the rows chained (a join, not "= any": a generic plan would scan the array per row).
+  delete from aos.audit_pending p using unnest(v_seqs) as chained(seq) where p.seq = chained.seq;
+  perform set_config('aos.audit_chainer', 'off', true);
+  update aos.audit_head set id = v_id, hash = v_hash;
+  return v_id - v_head.id;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.check_lease(p_pid bigint, p_generation bigint)
+ RETURNS aos.processes
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_process aos.processes;
+begin
+  select * into v_process from aos.processes p
+   where p.pid = p_pid and p.lease_generation = p_generation and p.state = 'running' and p.lease_expires_at > now()
+     for no key update;
+  if not found then
+    raise exception 'lease on process % (generation %) is lost', p_pid, p_generation using errcode = 'AOSLL';
+  end if;
+  return v_process;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.decide_approval(p_pid bigint, p_id bigint, p_approved boolean, p_reason text, p_actor text)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_approval aos.approvals;
+  v_state text;
+  v_decision text := case when p_approved then 'approved' else 'denied' end;
+begin
+  select * into v_approval from aos.approvals where id = p_id and pid = p_pid for update;
+  if not found then
+    raise exception 'process % has no approval %', p_pid, p_id
+      using errcode = 'AOSNF', hint = 'list pending approvals with: aos approvals';
+  end if;
+  if v_approval.decision is not null then
+    raise exception 'approval % of process % was already %', p_id, p_pid, v_approval.decision
+      using errcode = 'AOSCF', hint = 'a decision is final';
+  end if;
+  select state into v_state from aos.processes where pid = p_pid for no key update;
+  if v_state = 'exited' then
+    raise exception 'process % has exited; approval % can no longer be decided', p_pid, p_id
+      using errcode = 'AOSCF', hint = 'list pending approvals with: aos approvals';
+  end if;
+  update aos.approvals
+     set decision = v_decision, reason = p_reason, decided_by = coalesce(p_actor, 'sql:' || session_user),
+         decided_at = now()
+   where id = p_id;
+  perform aos.audit_append('approval-decided', p_pid, coalesce(p_actor, 'sql:' || session_user),
+    jsonb_build_object('approval', p_id, 'decision', v_decision, 'reason', p_reason)::text);
+  update aos.processes
+     set wake_seq = wake_seq + 1,
+         state = case when state = 'waiting' and wait_reason in ('approval', 'several') then 'ready' else state end,
+         wake_at = case when state = 'waiting' and wait_reason in ('approval', 'several') then null else wake_at end,
+         updated_at = now()
+   where pid = p_pid;
+  perform pg_notify('aos_wake', p_pid::text);
+  return v_decision;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.deny(p_pid bigint, p_id bigint, p_reason text DEFAULT NULL::text)
+ RETURNS text
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$ select aos.decide_approval(p_pid, p_id, false, p_reason, null) $function$;
+
+CREATE OR REPLACE FUNCTION aos.device_for(p_model text)
+ RETURNS aos.devices
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select * from aos.devices
+   where name = p_model or (right(name, 1) = '*' and starts_with(p_model, left(name, -1)))
+   order by (name = p_model) desc, length(name) desc
+   limit 1
+$function$;
+
+CREATE OR REPLACE FUNCTION aos.exit_process(p_pid bigint, p_status integer, p_result jsonb, p_error jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_ppid bigint;
+begin
+  update aos.processes
+     set state = 'exited', exit_status = p_status, result = p_result, error = p_error, exited_at = now(),
+         updated_at = now(), wait_reason = null, wait_detail = null, wake_at = null, pending_signals = '{}',
+         lease_owner = null, lease_expires_at = null
+   where pid = p_pid and state <> 'exited'
+  returning ppid into v_ppid;
+  if not found then
+    return;
+  end if;
+  update aos.steps set status = 'cancelled', finished_at = now() where pid = p_pid and status = 'started';
+  perform aos.audit_append('exit', p_pid, 'process:' || p_pid,
+    jsonb_build_object('status', p_status,
+                       'error', case when p_error is null then null else jsonb_build_object('code', p_error->'code') end,
+                       'error_sha256', encode(sha256(convert_to(coalesce(p_error::text, ''), 'UTF8')), 'hex'),
+                       'result_sha256', encode(sha256(convert_to(coalesce(p_result::text, ''), 'UTF8')), 'hex'))::text);
+  if v_ppid is not null then
+    update aos.processes
+       set wake_seq = wake_seq + 1,
+           state = case when state = 'waiting' and wait_reason in ('child', 'several') then 'ready' else state end,
+           wake_at = case when state = 'waiting' and wait_reason in ('child', 'several') then null else wake_at end,
+           updated_at = now()
+     where pid = v_ppid and state <> 'exited';
+  end if;
+  perform pg_notify('aos_exit', p_pid::text);
+  if v_ppid is not null then
+    perform pg_notify('aos_wake', v_ppid::text);
+  end if;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_audit_kind text, p_audit_data text, p_finished_seq integer)
+ RETURNS TABLE(seq integer, pending_signals text[], state text)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_pending text[];
+  v_state text;
+begin
+  update aos.processes p
+     set steps_used = p.steps_used + p_steps,
+         tokens_used = p.tokens_used + p_tokens,
+         vruntime = p.vruntime + p_tokens,
+         lease_expires_at = now() + make_interval(secs => p_lease_ms / 1000.0),
+         updated_at = now()
+   where p.pid = p_pid and p.lease_generation = p_generation and p.state = 'running'
+     and p.lease_expires_at > now()
+  returning p.pending_signals, p.state into v_pending, v_state;
+  if not found then
+    raise exception 'lease on process % (generation %) is lost', p_pid, p_generation using errcode = 'AOSLL';
+  end if;
+  update aos.steps s
+     set status = p_status, output = p_output, messages = coalesce(p_messages, '[]'), usage = p_usage,
+         finished_at = now(), generation = p_generation, finished_seq = p_finished_seq
+   where s.pid = p_pid and s.seq = p_seq;
+  if p_audit_kind is not null then
+    perform aos.audit_append(p_audit_kind, p_pid, 'process:' || p_pid, p_audit_data);
+  end if;
+  return query select p_finished_seq, v_pending, v_state;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.kill(p_pid bigint, p_signal text DEFAULT 'TERM'::text)
+ RETURNS text
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$ select aos.signal_process(p_pid, p_signal) $function$;
+
+CREATE OR REPLACE FUNCTION aos.lock_processes(p_pids bigint[])
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  perform pid from aos.processes where pid = any(p_pids) order by pid for no key update;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.park_process(p_pid bigint, p_generation bigint, p_state text, p_reason text, p_detail jsonb, p_wake_at timestamp with time zone, p_device text, p_seen_wake_seq bigint)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_process aos.processes;
+begin
+  select * into v_process from aos.processes
+   where pid = p_pid and lease_generation = p_generation and state = 'running' and lease_expires_at > now()
+     for no key update;
+  if not found then
+    raise exception 'lease on process % (generation %) is lost', p_pid, p_generation using errcode = 'AOSLL';
+  end if;
+  if cardinality(v_process.pending_signals) > 0
+     or (p_seen_wake_seq is not null and v_process.wake_seq <> p_seen_wake_seq) then
+    return 'woken';
+  end if;
+  update aos.processes
+     set state = p_state, wait_reason = p_reason, wait_detail = p_detail, wake_at = p_wake_at,
+         device = coalesce(p_device, device), lease_owner = null, lease_expires_at = null, updated_at = now()
+   where pid = p_pid;
+  return 'parked';
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.register_agent(p_name text, p_digest text, p_definition jsonb, p_source text)
+ RETURNS integer
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_version int;
+begin
+  perform pg_advisory_xact_lock(hashtext('aos.agents:' || p_name));
+  select version into v_version from aos.agents where name = p_name and digest = p_digest;
+  if found then
+    return v_version;
+  end if;
+  select coalesce(max(version), 0) + 1 into v_version from aos.agents where name = p_name;
+  insert into aos.agents (name, version, digest, definition, source)
+  values (p_name, v_version, p_digest, p_definition, p_source);
+  return v_version;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.release_cpu(p_grant bigint, p_tokens integer)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_device text;
+  v_pid bigint;
+begin
+  update aos.cpu_grants set finished_at = now(), tokens = coalesce(p_tokens, tokens)
+   where id = p_grant returning device into v_device;
+  if v_device is null then
+    return;
+  end if;
+  select pid into v_pid from aos.processes
+   where state = 'waiting' and wait_reason = 'rate-limit' and device = v_device
+   order by priority desc, vruntime, pid limit 1
+     for update skip locked;
+  if v_pid is not null then
+    update aos.processes set wake_at = now() where pid = v_pid;
+    perform pg_notify('aos_wake', v_pid::text);
+  end if;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.renew_leases(p_owner text, p_lease_ms integer, p_pids bigint[], p_generations bigint[])
+ RETURNS TABLE(pid bigint, status text, pending_signals text[])
+ LANGUAGE plpgsql
+AS $function$
+begin
+  return query
+  with held as (
+    select h.pid, h.generation from unnest(p_pids, p_generations) as h (pid, generation)
+  ),
+  lockable as (
+    select p.pid from aos.processes p join held h on h.pid = p.pid and h.generation = p.lease_generation
+     where p.lease_owner = p_owner and p.state = 'running' and p.lease_expires_at > now()
+     order by p.pid
+       for no key update of p skip locked
+  ),
+  renewed as (
+    update aos.processes p
+       set lease_expires_at = now() + make_interval(secs => p_lease_ms / 1000.0)
+      from lockable l where p.pid = l.pid
+    returning p.pid, p.pending_signals
+  )
+  select h.pid,
+         case when r.pid is not null then 'renewed'
+              when exists (select 1 from aos.processes p
+                            where p.pid = h.pid and p.lease_generation = h.generation and p.lease_owner = p_owner
+                              and p.state = 'running' and p.lease_expires_at > now()) then 'busy'
+              else 'lost' end,
+         coalesce(r.pending_signals, '{}')
+    from held h left join renewed r on r.pid = h.pid;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.send(p_pid bigint, p_body text)
+ RETURNS bigint
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$ select aos.send_message(p_pid, p_body, null) $function$;
+
+CREATE OR REPLACE FUNCTION aos.send_message(p_pid bigint, p_body text, p_sender bigint)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_state text;
+  v_id bigint;
+begin
+  select state into v_state from aos.processes where pid = p_pid;
+  if not found then
+    raise exception 'no process with pid %', p_pid using errcode = 'AOSNF', hint = 'list processes with: aos ps';
+  end if;
+  if v_state = 'exited' then
+    raise exception 'process % has exited and cannot receive messages', p_pid
+      using errcode = 'AOSCF', hint = 'send to a live process (aos ps)';
+  end if;
+  insert into aos.mailbox (pid, sender_pid, body) values (p_pid, p_sender, p_body) returning id into v_id;
+  perform aos.audit_append('send', p_pid, coalesce('process:' || p_sender, 'sql:' || session_user),
+    jsonb_build_object('message', v_id, 'body_sha256', encode(sha256(convert_to(p_body, 'UTF8')), 'hex'))::text);
+  update aos.processes
+     set wake_seq = wake_seq + 1,
+         state = case when state = 'waiting' and wait_reason in ('message', 'several') then 'ready' else state end,
+         wake_at = case when state = 'waiting' and wait_reason in ('message', 'several') then null else wake_at end,
+         updated_at = now()
+   where pid = p_pid;
+  perform pg_notify('aos_wake', p_pid::text);
+  return v_id;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.signal_process(p_pid bigint, p_signal text)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_process aos.processes;
+  v_signal text := upper(p_signal);
+  v_live boolean;
+begin
+  if v_signal like 'SIG%' then
+    v_signal := substr(v_signal, 4);
+  end if;
+  if v_signal not in ('TERM', 'KILL', 'STOP', 'CONT', 'INT', 'XCPU') then
+    raise exception 'unknown signal "%"', p_signal
+      using errcode = 'AOSIN', hint = 'use one of TERM, KILL, STOP, CONT, INT, XCPU';
+  end if;
+  -- A parent never changes, so it can be read before the locks are taken.
+  perform aos.lock_processes(array[p_pid, (select ppid from aos.processes where pid = p_pid)]);
+  select * into v_process from aos.processes where pid = p_pid;
+  if not found then
+    raise exception 'no process with pid %', p_pid using errcode = 'AOSNF', hint = 'list processes with: aos ps';
+  end if;
+  if v_process.state = 'exited' then
+    raise exception 'process % has already exited (status %)', p_pid, v_process.exit_status
+      using errcode = 'AOSCF', hint = 'read its result with: aos wait ' || p_pid;
+  end if;
+  v_live := v_process.state = 'running' and v_process.lease_expires_at > now();
+  perform aos.audit_append('signal', p_pid, 'sql:' || session_user,
+    jsonb_build_object('signal', v_signal, 'state', v_process.state)::text);
+
+  if v_signal = 'CONT' then
+    if v_process.state = 'stopped' then
+      update aos.processes set state = 'ready', updated_at = now() where pid = p_pid;
+      perform pg_notify('aos_wake', p_pid::text);
+      return 'ready';
+    end if;
+    update aos.processes set pending_signals = array_remove(pending_signals, 'STOP'), updated_at = now()
+     where pid = p_pid;
+    return v_process.state;
+  end if;
+
+  if v_signal = 'KILL' and not v_live then
+    insert into aos.steps (pid, seq, kind, name, status, messages, generation, finished_at)
+    values (p_pid, coalesce((select max(s.seq) from aos.steps s where s.pid = p_pid), 0) + 1, 'signal', 'KILL',
+            'done', '[]', v_process.lease_generation, now());
+    perform aos.exit_process(p_pid, 128 + 9, null,
+      jsonb_build_object('code', 'killed', 'message', 'killed by signal KILL'));
+    return 'exited';
+  end if;
+
+  if v_signal = 'STOP' and not v_live then
+    update aos.processes set state = 'stopped', lease_owner = null, lease_expires_at = null, updated_at = now()
+     where pid = p_pid;
+    return 'stopped';
+  end if;
+
+  if v_signal = 'INT' and not v_live then
+    -- Nothing is in flight to interrupt.
+    return v_process.state;
+  end if;
+
+  update aos.processes
+     set pending_signals = case when v_signal = any(pending_signals) then pending_signals
+                                else array_append(pending_signals, v_signal) end,
+         -- A blocked process wakes up to handle TERM and XCPU (the blocking call is interrupted).
+         state = case when v_signal in ('TERM', 'XCPU') and state in ('waiting', 'sleeping') then 'ready' else state end,
+         updated_at = now()
+   where pid = p_pid
+  returning state into v_process.state;
+  perform pg_notify('aos_signal', p_pid::text || ' ' || v_signal);
+  perform pg_notify('aos_wake', p_pid::text);
+  return v_process.state;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.spawn(p_agent_name text, p_input text DEFAULT ''::text)
+ RETURNS bigint
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  select aos.spawn_process(p_agent_name, p_input, null, session_user::text, 0, '{}')
+$function$;
+
+CREATE OR REPLACE FUNCTION aos.spawn_process(p_agent_name text, p_input text, p_ppid bigint, p_owner text, p_priority integer, p_limits jsonb, p_agent_version integer DEFAULT NULL::integer, p_model text DEFAULT NULL::text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_version int := p_agent_version;
+  v_pid bigint;
+begin
+  if v_version is null then
+    select max(version) into v_version from aos.agents where name = p_agent_name;
+    if v_version is null then
+      raise exception 'no agent named "%"', p_agent_name
+        using errcode = 'AOSNF', hint = 'register it first: aos run FILE.md, or aos.register_agent(...)';
+    end if;
+  end if;
+  if p_ppid is not null and not exists (select 1 from aos.processes where pid = p_ppid) then
+    raise exception 'no process with pid %', p_ppid using errcode = 'AOSNF', hint = 'list processes with: aos ps';
+  end if;
+  insert into aos.processes (ppid, owner, agent_name, agent_version, input, priority, limits, next_seq, model)
+  values (p_ppid, coalesce(p_owner, 'local'), p_agent_name, v_version, coalesce(p_input, ''),
+          coalesce(p_priority, 0), coalesce(p_limits, '{}'), 2, p_model)
+  returning pid into v_pid;
+  insert into aos.steps (pid, seq, kind, status, input, messages, generation, finished_at)
+  values (v_pid, 1, 'spawn', 'done', jsonb_build_object('input', coalesce(p_input, '')),
+          jsonb_build_array(jsonb_build_object('role', 'user', 'content', coalesce(p_input, ''))), 0, now());
+  perform aos.audit_append('spawn', v_pid, coalesce('process:' || p_ppid, 'sql:' || session_user),
+    jsonb_build_object('agent', p_agent_name, 'version', v_version, 'ppid', p_ppid, 'model', p_model,
+                       'input_sha256', encode(sha256(convert_to(coalesce(p_input, ''), 'UTF8')), 'hex'))::text);
+  perform pg_notify('aos_wake', v_pid::text);
+  return v_pid;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.tree_usage(p_pid bigint, p_steps bigint, p_tokens bigint, p_cost bigint)
+ RETURNS TABLE(pid bigint, limits jsonb, started_at timestamp with time zone, steps bigint, tokens bigint, cost_nanos bigint)
+ LANGUAGE sql
+ STABLE
+AS $function$
+  with recursive up (pid, ppid, depth) as (
+    select p.pid, p.ppid, 0 from aos.processes p where p.pid = p_pid
+    union all
+    select p.pid, p.ppid, up.depth + 1 from aos.processes p join up on p.pid = up.ppid where up.depth < 1000
+  ),
+  limited as (
+    select p.pid, coalesce(a.definition -> 'limits', '{}') || p.limits as limits,
+           coalesce(p.started_at, now()) as started_at
+      from up join aos.processes p on p.pid = up.pid
+      join aos.agents a on a.name = p.agent_name and a.version = p.agent_version
+  ),
+  down (top, pid, depth) as (
+    select l.pid, l.pid, 0 from limited l where l.limits <> '{}'
+    union all
+    select d.top, c.pid, d.depth + 1 from down d join aos.processes c on c.ppid = d.pid where d.depth < 1000
+  )
+  select l.pid, l.limits, l.started_at,
+         sum(case when p.pid = p_pid then p_steps else p.steps_used end)::bigint,
+         sum(case when p.pid = p_pid then p_tokens else p.tokens_used end)::bigint,
+         sum(case when p.pid = p_pid then p_cost else p.cost_nanos end)::bigint
+    from down d join limited l on l.pid = d.top join aos.processes p on p.pid = d.pid
+   group by l.pid, l.limits, l.started_at
+   order by l.pid
+$function$;
+
+CREATE OR REPLACE FUNCTION aos.write_file(p_namespace text, p_path text, p_parents text[], p_kind text, p_content text, p_data bytea, p_size bigint, p_sha256 text, p_author_pid bigint)
+ RETURNS TABLE(version integer, author_pid bigint, created_at timestamp with time zone, created boolean)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+declare
+  head_version integer;
+  head_kind text;
+  head_sha256 text;
+  head_author_pid bigint;
+  head_created_at timestamptz;
+  blocking text;
+  new_version integer;
+  new_created_at timestamptz;
+begin
+  -- The second key keeps this lock apart from the migration lock's single-key space.
+  perform pg_advisory_xact_lock(7241006, hashtext(p_namespace));
+  select h.version, h.kind, f.sha256, f.author_pid, f.created_at
+    into head_version, head_kind, head_sha256, head_author_pid, head_created_at
+    from aos.file_heads h
+    join aos.files f on f.namespace = h.namespace and f.path = h.path and f.version = h.version
+   where h.namespace = p_namespace and h.path = p_path;
+  if p_kind = 'removed' then
+    if head_kind is null or head_kind = 'removed' then
+      raise exception 'no file % in namespace %', p_path, p_namespace
+        using errcode = 'AOSNF', hint = 'list the files with: aos fs ls --ns ' || p_namespace || ' /';
+    end if;
+  else
+    if head_kind = p_kind and head_sha256 = p_sha256 then
+      return query select head_version, head_author_pid, head_created_at, false;
+      return;
+    end if;
+    select h.path into blocking from aos.file_heads h
+     where h.namespace = p_namespace and h.kind <> 'removed' and h.path = any (p_parents)
+     limit 1;
+    if blocking is not null then
+      raise exception '% is a file, so % cannot be written under it', blocking, p_path
+        using errcode = 'AOSCF', hint = 'remove ' || blocking || ' first, or choose another path';
+    end if;
+    -- A live path that starts with p_path || '/' (a byte range in "C" collation: '0' follows '/').
+    select h.path into blocking from aos.file_heads h
+     where h.namespace = p_namespace and h.kind <> 'removed'
+       and h.path > p_path || '/' and h.path < p_path || '0'
+     limit 1;
+    if blocking is not null then
+      raise exception '% is a directory (it holds %), so it cannot be written as a file', p_path, blocking
+        using errcode = 'AOSCF', hint = 'choose another path, or remove the files under ' || p_path;
+    end if;
+  end if;
+  new_version := coalesce(head_version, 0) + 1;
+  insert into aos.files (namespace, path, version, kind, content, data, size, sha256, author_pid)
+  values (p_namespace, p_path, new_version, p_kind, p_content, p_data, p_size, p_sha256, p_author_pid)
+  returning created_at into new_created_at;
+  insert into aos.file_heads (namespace, path, version, kind)
+  values (p_namespace, p_path, new_version, p_kind)
+  on conflict (namespace, path) do update set version = excluded.version, kind = excluded.kind;
+  return query select new_version, p_author_pid, new_created_at, true;
+end $function$;
+
