@@ -4,6 +4,7 @@
    step with docs/architecture.md. */
 const layers = [
   ['base', '^src/(errors|duration|redact-secrets|package-root|canonical-json)\\.ts$'],
+  ['sandbox', '^src/sandbox/'],
   ['storage', '^src/storage/'],
   ['trust-low', '^src/trust/(audit|audit-checkpoints|namespaces)\\.ts$'],
   ['cpu', '^src/cpu/'],

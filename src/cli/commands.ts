@@ -42,6 +42,7 @@ import {
   waitCommand,
 } from './commands/process-commands.js';
 import { runCommand } from './commands/run.js';
+import { sandboxCheckCommand, sandboxRunCommand } from './commands/sandbox-commands.js';
 import { topCommand } from './commands/top.js';
 import { workerCommand } from './commands/worker.js';
 
@@ -84,6 +85,8 @@ export const commands: CliCommand[] = [
   memSearchCommand,
   memForgetCommand,
   memImportCommand,
+  sandboxCheckCommand,
+  sandboxRunCommand,
   initCommand,
   doctorCommand,
 ] as unknown as CliCommand[];
