@@ -1,6 +1,7 @@
 /** doctor: check that aos can run here, and say what to fix. */
 import { z } from 'zod';
 import { toAosError } from '../../errors.js';
+import { bubblewrapDriver } from '../../sandbox/bubblewrap.js';
 import { databaseRoles, rolesSeparated } from '../../storage/database-roles.js';
 import type { Db } from '../../storage/db.js';
 import { checkSchemaVersion, loadMigrations } from '../../storage/migrate.js';
@@ -17,7 +18,7 @@ type Check = z.infer<typeof checkSchema>;
 
 export const doctorCommand = defineCommand({
   name: 'doctor',
-  summary: 'Check Node, the database, the schema, pgvector and workers; exits 6 when something fails',
+  summary: 'Check Node, the database, the schema, its roles, pgvector, workers and the sandbox; exits 6 when something fails',
   input: z.object({}).strict(),
   positional: [],
   output: z.object({ ok: z.boolean(), checks: z.array(checkSchema) }),
@@ -45,6 +46,17 @@ export const doctorCommand = defineCommand({
       checks.push({ name: 'database', status: 'fail', detail: aosError.message, ...hintOf(aosError.hint) });
     }
     if (db !== undefined) checks.push(...(await databaseChecks(db)));
+    const sandbox = await bubblewrapDriver.availability();
+    checks.push(
+      sandbox.available
+        ? { name: 'sandbox', status: 'ok', detail: sandbox.detail }
+        : {
+            name: 'sandbox',
+            status: 'warn',
+            detail: `unavailable: ${sandbox.reason}; shell and code tools refuse to run`,
+            hint: sandbox.hint,
+          },
+    );
     return { ok: checks.every((check) => check.status !== 'fail'), checks };
   },
   format: (output) =>
