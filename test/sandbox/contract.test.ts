@@ -109,7 +109,7 @@ describe.runIf(sandboxDrivers.some((entry) => entry.available))('the sandbox fro
     const output = JSON.parse(run.stdout) as { workspace: string; stdout: string; exitCode: number };
     expect(output).toMatchObject({ stdout: 'made\n', exitCode: 4 });
     expect(readFileSync(join(output.workspace, 'f.txt'), 'utf8')).toBe('made\n');
-    const doctor = JSON.parse((await runAos(process.cwd(), ['doctor', '--json'])).stdout) as {
+    const doctor = JSON.parse((await runAos(newWorkspace(), ['doctor', '--json'])).stdout) as {
       checks: { name: string; status: string }[];
     };
     expect(doctor.checks.find((entry) => entry.name === 'sandbox')).toMatchObject({ status: 'ok' });
