@@ -62,6 +62,10 @@ table aos.devices
   output_price numeric not null default 0
   updated_at timestamp with time zone not null default now()
 
+table aos.exit_effects
+  pid bigint not null
+  queued_at timestamp with time zone not null default now()
+
 table aos.file_heads
   namespace text not null
   path text not null
@@ -208,6 +212,7 @@ CREATE UNIQUE INDEX audit_pkey ON aos.audit (id);
 CREATE UNIQUE INDEX cpu_grants_pkey ON aos.cpu_grants (id);
 CREATE INDEX cpu_grants_window ON aos.cpu_grants (device, granted_at);
 CREATE UNIQUE INDEX devices_pkey ON aos.devices (name);
+CREATE UNIQUE INDEX exit_effects_pkey ON aos.exit_effects (pid);
 CREATE UNIQUE INDEX file_heads_pkey ON aos.file_heads (namespace, path);
 CREATE UNIQUE INDEX files_pkey ON aos.files (namespace, path, version);
 CREATE UNIQUE INDEX identity_pkey ON aos.identity (singleton);
@@ -244,6 +249,7 @@ function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, 
 function aos.kill(p_pid bigint, p_signal text) returns text;
 function aos.lock_processes(p_pids bigint[]) returns void;
 function aos.park_process(p_pid bigint, p_generation bigint, p_state text, p_reason text, p_detail jsonb, p_wake_at timestamp with time zone, p_device text, p_seen_wake_seq bigint) returns text;
+function aos.queue_exit_effects() returns trigger;
 function aos.register_agent(p_name text, p_digest text, p_definition jsonb, p_source text) returns integer;
 function aos.release_cpu(p_grant bigint, p_tokens integer) returns void;
 function aos.renew_leases(p_owner text, p_lease_ms integer, p_pids bigint[], p_generations bigint[]) returns TABLE(pid bigint, status text, pending_signals text[]);
@@ -283,6 +289,7 @@ CREATE TRIGGER audit_no_update BEFORE DELETE OR UPDATE ON aos.audit FOR EACH ROW
 CREATE TRIGGER audit_pending_chainer_delete BEFORE DELETE ON aos.audit_pending FOR EACH STATEMENT EXECUTE FUNCTION aos.audit_chainer_only();
 CREATE TRIGGER audit_pending_no_truncate BEFORE TRUNCATE ON aos.audit_pending FOR EACH STATEMENT EXECUTE FUNCTION aos.audit_reject_change();
 CREATE TRIGGER audit_pending_no_update BEFORE UPDATE ON aos.audit_pending FOR EACH STATEMENT EXECUTE FUNCTION aos.audit_reject_change();
+CREATE TRIGGER processes_exit_effects AFTER UPDATE OF state ON aos.processes FOR EACH ROW WHEN (((new.state = 'exited'::text) AND (old.state IS DISTINCT FROM 'exited'::text))) EXECUTE FUNCTION aos.queue_exit_effects();
 
 -- functions
 
@@ -674,6 +681,15 @@ begin
          device = coalesce(p_device, device), lease_owner = null, lease_expires_at = null, updated_at = now()
    where pid = p_pid;
   return 'parked';
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.queue_exit_effects()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  insert into aos.exit_effects (pid) values (new.pid) on conflict do nothing;
+  return null;
 end $function$;
 
 CREATE OR REPLACE FUNCTION aos.register_agent(p_name text, p_digest text, p_definition jsonb, p_source text)

@@ -10,12 +10,13 @@ import { TokenCounter } from '../cpu/token-counter.js';
 import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Embedder } from '../memory/embedder.js';
-import type { Db, DedicatedConnection } from '../storage/db.js';
+import type { Db, DedicatedConnection, Queryable } from '../storage/db.js';
 import { workerSessionBounds } from '../storage/session-bounds.js';
 import { chainAudit, drainAudit } from '../trust/audit.js';
 import { checkpointConfigOf, writeCheckpoint } from '../trust/audit-checkpoints.js';
 import type { AgentDefinition } from './agent-definition.js';
 import { type EngineHost, Execution } from './execution.js';
+import { drainExitEffects } from './exit-effects.js';
 import { appendStep, type Lease, loadJournal, nextSeqOf } from './journal.js';
 import { claimProcesses, type Renewal, reapExpiredZombies, releaseAll, renewLeases } from './lease.js';
 import type { ProcessRow } from './process-table.js';
@@ -104,6 +105,10 @@ export class Worker {
   private readonly db: Db;
   private heartbeatConnection: Promise<DedicatedConnection> | undefined;
   private renewing = false;
+  private exitDrain: Promise<void> | undefined;
+  private exitDrainAgain = false;
+  private exitEffectsClosed = false;
+  private exitEffects: NodeJS.Timeout | undefined;
   /** Executions of processes this worker ran, so their next slice goes on from memory instead of replaying. */
   private readonly executions = new Map<number, Execution>();
 
@@ -144,6 +149,12 @@ export class Worker {
       );
     }
     this.heartbeat = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 4)));
+    // Exits elsewhere (another worker's, KILL in SQL) are announced on aos_exit; the
+    // interval catches those no notification reached (PGlite across processes).
+    if (db.deliversNotifications)
+      this.cleanups.push(await db.listen('aos_exit', () => void this.drainExits()));
+    this.exitEffects = setInterval(() => void this.drainExits(), Math.max(1000, this.pollMs * 10));
+    void this.drainExits();
     const retentionMs = this.options.retentionMs ?? 7 * 24 * 3_600_000;
     const reap = () =>
       reapExpiredZombies(this.db, retentionMs).catch((error: unknown) =>
@@ -230,6 +241,10 @@ export class Worker {
       await slices;
     }
     clearInterval(this.heartbeat);
+    clearInterval(this.exitEffects);
+    await this.drainExits();
+    this.exitEffectsClosed = true;
+    await this.exitDrain;
     clearInterval(this.reaper);
     clearInterval(this.checkpointer);
     clearInterval(this.chainer);
@@ -285,7 +300,7 @@ export class Worker {
         const execution = await this.executionFor(row, lease);
         if (execution === undefined) {
           this.emit({ type: 'slice-ended', pid: row.pid, outcome: 'exited', workerId: this.id });
-          this.exportTrace(row.pid);
+          void this.drainExits();
           return;
         }
         const slice = new Slice({ execution, process: row, lease, control, quantumMs: this.quantumMs });
@@ -302,7 +317,7 @@ export class Worker {
           execution.abandon();
         }
         this.emit({ type: 'slice-ended', pid: row.pid, outcome, workerId: this.id });
-        if (outcome === 'exited') this.exportTrace(row.pid);
+        if (outcome === 'exited') void this.drainExits();
       } catch (error) {
         // The lease runs out and another worker (or this one) retries the process.
         this.emit({ type: 'error', pid: row.pid, message: toAosError(error).message, workerId: this.id });
@@ -361,11 +376,11 @@ export class Worker {
     return execution;
   }
 
-  private definition(name: string, version: number): Promise<AgentDefinition> {
+  private definition(name: string, version: number, db: Queryable = this.db): Promise<AgentDefinition> {
     const key = `${name}@${version}`;
     let cached = this.definitions.get(key);
     if (cached === undefined) {
-      cached = getAgentDefinition(this.db, name, version);
+      cached = getAgentDefinition(db, name, version);
       cached.catch(() => this.definitions.delete(key));
       this.definitions.set(key, cached);
     }
@@ -433,16 +448,48 @@ export class Worker {
     });
   }
 
-  /** Exports the trace of a process that exited here, when configured: fire and forget, never failing a process or the worker. */
-  private exportTrace(pid: number): void {
-    this.host.exportTrace?.(pid).catch((error: unknown) => {
+  /**
+   * Drains the exit effects queue (episodes, trace exports) until it is empty; a call while a
+   * drain runs makes it go round once more. Never fails a process or the worker.
+   */
+  private drainExits(): Promise<void> {
+    if (this.exitEffectsClosed) return Promise.resolve();
+    if (this.exitDrain !== undefined) {
+      this.exitDrainAgain = true;
+      return this.exitDrain;
+    }
+    const limit = 50;
+    const host = {
+      db: this.db,
+      embedder: this.host.embedder,
+      definition: (name: string, version: number, tx: Queryable) => this.definition(name, version, tx),
+      ...(this.host.exportTrace === undefined ? {} : { exportTrace: this.host.exportTrace }),
+    };
+    const onExportError = (pid: number, error: unknown) =>
       this.emit({
         type: 'error',
         pid,
         message: `trace export failed: ${toAosError(error).message}`,
         workerId: this.id,
       });
-    });
+    this.exitDrain = (async () => {
+      try {
+        let drained: number[];
+        do {
+          this.exitDrainAgain = false;
+          drained = await drainExitEffects(host, onExportError, limit);
+        } while (this.exitDrainAgain || drained.length === limit);
+      } catch (error) {
+        this.emit({
+          type: 'error',
+          message: `exit effects failed: ${toAosError(error).message}`,
+          workerId: this.id,
+        });
+      } finally {
+        this.exitDrain = undefined;
+      }
+    })();
+    return this.exitDrain;
   }
 
   private emit(event: WorkerEvent): void {
