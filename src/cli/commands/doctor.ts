@@ -18,7 +18,8 @@ type Check = z.infer<typeof checkSchema>;
 
 export const doctorCommand = defineCommand({
   name: 'doctor',
-  summary: 'Check Node, the database, the schema, its roles, pgvector, workers and the sandbox; exits 6 when something fails',
+  summary:
+    'Check Node, the database, the schema, its roles, pgvector, workers and the sandbox; exits 6 when something fails',
   input: z.object({}).strict(),
   positional: [],
   output: z.object({ ok: z.boolean(), checks: z.array(checkSchema) }),
