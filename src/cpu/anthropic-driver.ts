@@ -10,7 +10,6 @@ import type {
   ContentBlockParam,
   MessageParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { AosError } from '../errors.js';
 import type {
   CallOptions,
   Message,
@@ -20,6 +19,7 @@ import type {
   ToolCall,
   Usage,
 } from './model.js';
+import { checkModelCredentials } from './model-credentials.js';
 import { toolCallOf } from './openai-driver.js';
 import { GarbageResponseError, type ProviderInfo, providerError } from './provider-error.js';
 import { createProviderFetch } from './provider-fetch.js';
@@ -59,11 +59,7 @@ export class AnthropicDriver implements ModelDriver {
       keyVariable: 'ANTHROPIC_API_KEY',
       urlVariable: 'ANTHROPIC_BASE_URL',
     };
-    if (apiKey === undefined || apiKey === '') {
-      throw new AosError('unavailable', 'no API key for anthropic: models', {
-        hint: 'set ANTHROPIC_API_KEY',
-      });
-    }
+    checkModelCredentials('anthropic', process.env, { apiKey });
     this.client = new Anthropic({
       apiKey,
       baseURL: baseUrl,

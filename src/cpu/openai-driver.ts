@@ -5,8 +5,8 @@
  */
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { AosError } from '../errors.js';
 import type { CallOptions, Message, ModelDriver, ModelRequest, ModelResponse, ToolCall } from './model.js';
+import { checkModelCredentials, openAIDefaultBaseUrl } from './model-credentials.js';
 import { GarbageResponseError, type ProviderInfo, providerError } from './provider-error.js';
 import { createProviderFetch } from './provider-fetch.js';
 import { announcedLimitsOf } from './rate-limit-headers.js';
@@ -26,7 +26,7 @@ export interface OpenAIDriverOptions {
   stream?: boolean;
 }
 
-const defaultBaseUrl = 'https://api.openai.com/v1';
+const defaultBaseUrl = openAIDefaultBaseUrl;
 
 export class OpenAIDriver implements ModelDriver {
   private readonly client: OpenAI;
@@ -43,11 +43,7 @@ export class OpenAIDriver implements ModelDriver {
       keyVariable: 'OPENAI_API_KEY',
       urlVariable: 'OPENAI_BASE_URL',
     };
-    if ((apiKey === undefined || apiKey === '') && baseUrl === defaultBaseUrl) {
-      throw new AosError('unavailable', 'no API key for openai: models', {
-        hint: 'set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server)',
-      });
-    }
+    checkModelCredentials('openai', process.env, { apiKey, baseUrl });
     this.client = new OpenAI({
       apiKey: apiKey || 'not-needed',
       baseURL: baseUrl,
