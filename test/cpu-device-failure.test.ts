@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createModelResolver } from '../src/cpu/resolve-model.js';
 import { AosError } from '../src/errors.js';
 import type { MockOptions, MockServer } from '../src/testing/index.js';
+import { startMockAnthropic } from '../src/testing/mock-anthropic-server.js';
 import { startMockOpenAI } from '../src/testing/mock-openai-server.js';
 import { testDatabases } from './support/databases.js';
 import { eventually, type TestKernel, testKernels } from './support/kernel.js';
@@ -34,7 +35,12 @@ const finishAtOnce: MockOptions = {
 describe.each(testDatabases)('a failing device on $name', (database) => {
   const start = testKernels(database);
   let server: MockServer | undefined;
-  const saved = { url: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_API_KEY };
+  const saved = {
+    url: process.env.OPENAI_BASE_URL,
+    key: process.env.OPENAI_API_KEY,
+    anthropicUrl: process.env.ANTHROPIC_BASE_URL,
+    anthropicKey: process.env.ANTHROPIC_API_KEY,
+  };
 
   afterEach(async () => {
     await server?.close();
@@ -42,6 +48,8 @@ describe.each(testDatabases)('a failing device on $name', (database) => {
     for (const [name, value] of [
       ['OPENAI_BASE_URL', saved.url],
       ['OPENAI_API_KEY', saved.key],
+      ['ANTHROPIC_BASE_URL', saved.anthropicUrl],
+      ['ANTHROPIC_API_KEY', saved.anthropicKey],
     ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -100,6 +108,22 @@ describe.each(testDatabases)('a failing device on $name', (database) => {
     expect(server.stats.completions).toBe(1);
     const after = await t.kernel.call('cpu', {});
     expect(after.find((device) => device.name === 'openai:mock-model')?.state).toBe('up');
+  });
+
+  it('parks a process on an Anthropic device that refuses connections, and finishes it when it is back', async () => {
+    const port = await refusingPort();
+    process.env.ANTHROPIC_BASE_URL = `http://127.0.0.1:${port}`;
+    process.env.ANTHROPIC_API_KEY = 'test';
+    const t = await kernel();
+    const file = t.modelAgent('patient', 'anthropic:claude-mock', 'tools: [finish]');
+    const { pid } = await t.kernel.call('spawn', { agent: file, input: 'go' });
+    await eventually('the park', async () => {
+      const row = await processRow(t, pid);
+      return row.state === 'waiting' && row.wait_reason === 'device' ? row : undefined;
+    });
+    server = await startMockAnthropic({ ...finishAtOnce, port });
+    expect((await t.kernel.call('wait', { pid, timeout: '60s' })).exitStatus).toBe(0);
+    expect(server.stats.completions).toBe(1);
   });
 
   it('fails the call instead with on_device_failure: fail', async () => {

@@ -193,6 +193,33 @@ describe.each(providers)('$name wire format', (provider) => {
     expect(page.length).toBeGreaterThan(3900);
   });
 
+  it('aborts the attempt in flight and the wait between retries when its signal aborts', async () => {
+    server = await provider.start({ replies: [{ text: 'late' }], latencyMs: 600_000 });
+    const inFlight = new AbortController();
+    const call = provider.driver(server, true).complete(request, { signal: inFlight.signal });
+    while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    inFlight.abort(new Error('deadline'));
+    await expect(call).rejects.toThrow('deadline');
+    const failing = await provider.start({
+      replies: [{ error: { status: 503, headers: { 'retry-after': '50' } } }],
+    });
+    try {
+      const waiting = new AbortController();
+      const retried = provider.driver(failing, false).complete(request, {
+        signal: waiting.signal,
+        gate: async (_error, delay) => {
+          setTimeout(() => waiting.abort(new Error('deadline')), 10);
+          return delay;
+        },
+      });
+      // The provider asked for 50 s: only the abort ends the wait before the test's timeout.
+      await expect(retried).rejects.toThrow('deadline');
+      expect(failing.requests).toHaveLength(1);
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('recognises its own context-length rejection, so the memory manager can page out', async () => {
     server = await provider.start({ replies: [{ contextTooLong: true }] });
     const error = await failureOf(provider.driver(server, true, 0).complete(request, { signal }));
