@@ -252,6 +252,53 @@ describe.each(testDatabases)('a failing device on $name', (database) => {
     });
   });
 
+  it("pages out and asks again when vLLM's bare 400 says the context is too long", async () => {
+    let answers = 0;
+    let rejected = false;
+    server = await startMockOpenAI({
+      replies: (request) => {
+        const messages = (request.body.messages ?? []) as { role: string; content: string | null }[];
+        const summary =
+          String(messages[0]?.content ?? '').includes('summarise') ||
+          String(messages.at(-1)?.content ?? '').startsWith('[aos] Paging out');
+        if (summary) return { text: 'Noted things.' };
+        answers += 1;
+        if (answers <= 3)
+          return { toolCalls: [{ name: 'todo', arguments: { items: [{ text: `item ${answers}` }] } }] };
+        if (!rejected) {
+          rejected = true;
+          return {
+            error: {
+              status: 400,
+              body: {
+                object: 'error',
+                message:
+                  "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens. Please reduce the length of the messages.",
+                type: 'BadRequestError',
+                param: null,
+                code: 400,
+              },
+            },
+          };
+        }
+        return { toolCalls: [{ name: 'finish', arguments: { result: 'done' } }] };
+      },
+    });
+    pointAt(server.url);
+    const t = await kernel();
+    const file = t.modelAgent('crowded', 'openai:mock-model', 'tools: [todo, finish]');
+    const { pid } = await t.kernel.call('spawn', { agent: file, input: 'go' });
+    const done = await t.kernel.call('wait', { pid, timeout: '60s' });
+    expect(done, JSON.stringify(done.error)).toMatchObject({ exitStatus: 0, result: 'done' });
+    const failed = await t.kernel.db.query<{
+      output: { error: { message: string; details: { reason: string } } };
+    }>("select output from aos.steps where pid = $1 and kind = 'model' and status = 'failed'", [pid]);
+    expect(failed.rows).toHaveLength(1);
+    expect(failed.rows[0]?.output.error.details.reason).toBe('context_length');
+    expect(failed.rows[0]?.output.error.message).toContain('maximum context length is 4096 tokens');
+    expect((await t.kernel.call('pages', { pid })).length).toBeGreaterThan(0);
+  });
+
   it('refuses to spawn a process whose model has no API key, naming the variable', async () => {
     delete process.env.OPENAI_API_KEY;
     delete process.env.OPENAI_BASE_URL;
