@@ -37,6 +37,23 @@ export interface DevicePark {
 
 type Policy = Pick<AgentDefinition, 'onDeviceFailure' | 'maxOutageMs'>;
 
+/**
+ * How long a device this worker saw answer counts as up without asking the breaker: the
+ * round trip is saved on a busy device, and a call that goes out just after the device went
+ * down fails once and parks, as one already in flight does.
+ */
+const trustedUpMs = 1000;
+const answeredAt = new WeakMap<Queryable, Map<string, number>>();
+
+function answers(db: Queryable): Map<string, number> {
+  let known = answeredAt.get(db);
+  if (known === undefined) {
+    known = new Map();
+    answeredAt.set(db, known);
+  }
+  return known;
+}
+
 export class DeviceBreaker {
   private probing = false;
   private failures = 0;
@@ -55,6 +72,8 @@ export class DeviceBreaker {
    */
   async ask(): Promise<{ kind: 'go' } | ({ kind: 'park' } & DevicePark)> {
     if (this.name === undefined) return { kind: 'go' };
+    const answered = answers(this.db).get(this.name);
+    if (answered !== undefined && Date.now() - answered < trustedUpMs) return { kind: 'go' };
     const answer = await deviceGate(this.db, this.name, this.pid);
     if (answer.go) {
       this.probing = answer.probe;
@@ -69,6 +88,7 @@ export class DeviceBreaker {
   readonly gate: RetryGate = async (error, plannedDelayMs) => {
     if (this.name === undefined || !isDeviceFailure(error)) return plannedDelayMs;
     this.failures += 1;
+    answers(this.db).delete(this.name);
     const retryAt = new Date(Date.now() + plannedDelayMs);
     const answer = await deviceFailed(this.db, this.name, this.pid, error, retryAt, false);
     if (!answer.retry) throw new DeviceDownError(error, answer);
@@ -79,6 +99,7 @@ export class DeviceBreaker {
   async failed(error: unknown, failure: AosError): Promise<DevicePark | undefined> {
     if (this.name === undefined || !isDeviceFailure(failure)) return undefined;
     this.failures += 1;
+    answers(this.db).delete(this.name);
     const answer =
       error instanceof DeviceDownError
         ? error.answer
@@ -89,7 +110,9 @@ export class DeviceBreaker {
 
   /** After a success: a device this call probed or saw fail is up again, and its parked processes wake. */
   async succeeded(): Promise<void> {
-    if (this.name !== undefined && (this.probing || this.failures > 0)) await deviceUp(this.db, this.name);
+    if (this.name === undefined) return;
+    if (this.probing || this.failures > 0) await deviceUp(this.db, this.name);
+    answers(this.db).set(this.name, Date.now());
   }
 
   /** Until when to park, or undefined when the agent fails instead (fail, or max_outage reached). */
