@@ -51,6 +51,18 @@ table aos.cpu_grants
   granted_at timestamp with time zone not null default now()
   finished_at timestamp with time zone
 
+table aos.device_health
+  device text not null
+  state text not null
+  down_since timestamp with time zone
+  failures integer not null default 0
+  last_error jsonb
+  last_failure_at timestamp with time zone
+  next_probe_at timestamp with time zone
+  prober bigint
+  up_since timestamp with time zone
+  updated_at timestamp with time zone not null default now()
+
 table aos.devices
   name text not null
   max_concurrent integer
@@ -61,6 +73,8 @@ table aos.devices
   cache_write_price numeric not null default 0
   output_price numeric not null default 0
   updated_at timestamp with time zone not null default now()
+  announced_requests_per_minute integer
+  announced_tokens_per_minute integer
 
 table aos.exit_effects
   pid bigint not null
@@ -211,6 +225,7 @@ CREATE INDEX audit_pid ON aos.audit (pid, id);
 CREATE UNIQUE INDEX audit_pkey ON aos.audit (id);
 CREATE UNIQUE INDEX cpu_grants_pkey ON aos.cpu_grants (id);
 CREATE INDEX cpu_grants_window ON aos.cpu_grants (device, granted_at);
+CREATE UNIQUE INDEX device_health_pkey ON aos.device_health (device);
 CREATE UNIQUE INDEX devices_pkey ON aos.devices (name);
 CREATE UNIQUE INDEX exit_effects_pkey ON aos.exit_effects (pid);
 CREATE UNIQUE INDEX file_heads_pkey ON aos.file_heads (namespace, path);
@@ -243,7 +258,13 @@ function aos.chain_audit(p_limit integer, p_wait boolean) returns integer;
 function aos.check_lease(p_pid bigint, p_generation bigint) returns aos.processes;
 function aos.decide_approval(p_pid bigint, p_id bigint, p_approved boolean, p_reason text, p_actor text) returns text;
 function aos.deny(p_pid bigint, p_id bigint, p_reason text) returns text;
+function aos.device_announced(p_device text, p_requests integer, p_tokens integer) returns void;
+function aos.device_backoff(p_failures integer) returns interval;
+function aos.device_failed(p_device text, p_pid bigint, p_error jsonb, p_retry_at timestamp with time zone, p_final boolean) returns TABLE(retry boolean, next_try timestamp with time zone, down_since timestamp with time zone);
 function aos.device_for(p_model text) returns aos.devices;
+function aos.device_gate(p_device text, p_pid bigint) returns TABLE(go boolean, probe boolean, retry_at timestamp with time zone, down_since timestamp with time zone, last_error jsonb);
+function aos.device_up(p_device text) returns boolean;
+function aos.effective_limit(p_configured integer, p_announced integer) returns integer;
 function aos.exit_process(p_pid bigint, p_status integer, p_result jsonb, p_error jsonb) returns void;
 function aos.finish_step(p_pid bigint, p_generation bigint, p_lease_ms integer, p_seq integer, p_status text, p_output jsonb, p_messages jsonb, p_usage jsonb, p_steps integer, p_tokens bigint, p_audit_kind text, p_audit_data text, p_finished_seq integer) returns TABLE(seq integer, pending_signals text[], state text);
 function aos.kill(p_pid bigint, p_signal text) returns text;

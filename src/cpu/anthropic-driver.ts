@@ -10,11 +10,22 @@ import type {
   ContentBlockParam,
   MessageParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { AosError } from '../errors.js';
-import type { Message, ModelDriver, ModelRequest, ModelResponse, ToolCall, Usage } from './model.js';
+import type {
+  CallOptions,
+  Message,
+  ModelDriver,
+  ModelRequest,
+  ModelResponse,
+  ToolCall,
+  Usage,
+} from './model.js';
+import { checkModelCredentials } from './model-credentials.js';
 import { toolCallOf } from './openai-driver.js';
 import { GarbageResponseError, type ProviderInfo, providerError } from './provider-error.js';
+import { createProviderFetch } from './provider-fetch.js';
+import { announcedLimitsOf } from './rate-limit-headers.js';
 import { defaultRetryPolicy, type RetryPolicy, withRetries } from './retry.js';
+import { TokenCounter } from './token-counter.js';
 
 export interface AnthropicDriverOptions {
   /** Default: ANTHROPIC_API_KEY. */
@@ -48,23 +59,20 @@ export class AnthropicDriver implements ModelDriver {
       keyVariable: 'ANTHROPIC_API_KEY',
       urlVariable: 'ANTHROPIC_BASE_URL',
     };
-    if (apiKey === undefined || apiKey === '') {
-      throw new AosError('unavailable', 'no API key for anthropic: models', {
-        hint: 'set ANTHROPIC_API_KEY',
-      });
-    }
+    checkModelCredentials('anthropic', process.env, { apiKey });
     this.client = new Anthropic({
       apiKey,
       baseURL: baseUrl,
       timeout: options.timeoutMs ?? 120_000,
       maxRetries: 0,
+      fetch: createProviderFetch(),
     });
     this.retry = options.retry ?? defaultRetryPolicy;
     this.maxTokens = options.maxTokens ?? 4096;
     this.stream = options.stream ?? true;
   }
 
-  complete(request: ModelRequest, options: { signal: AbortSignal }): Promise<ModelResponse> {
+  complete(request: ModelRequest, options: CallOptions): Promise<ModelResponse> {
     const tools: AnthropicTool[] = request.tools.map((tool) => ({
       name: tool.name,
       description: tool.description,
@@ -79,15 +87,21 @@ export class AnthropicDriver implements ModelDriver {
       ...(tools.length === 0 ? {} : { tools }),
     };
     return withRetries(
-      () => (this.stream ? this.streamed(body, options.signal) : this.whole(body, options.signal)),
+      async () => {
+        const response = this.stream
+          ? await this.streamed(body, options.signal)
+          : await this.whole(body, options.signal);
+        return withUsage(response, request);
+      },
       (error) => providerError(error, this.provider),
       this.retry,
       options.signal,
+      options.gate,
     );
   }
 
-  private async whole(body: Anthropic.MessageCreateParamsNonStreaming, signal: AbortSignal) {
-    const message = await this.client.messages.create(body, { signal });
+  private async whole(body: Anthropic.MessageCreateParamsNonStreaming, signal: AbortSignal): Promise<Answer> {
+    const { data: message, response } = await this.client.messages.create(body, { signal }).withResponse();
     if (!Array.isArray(message.content)) throw new GarbageResponseError('the message has no content list');
     let content = '';
     const toolCalls: ToolCall[] = [];
@@ -99,16 +113,22 @@ export class AnthropicDriver implements ModelDriver {
     return {
       content,
       toolCalls,
-      usage: usageOf(message.usage, message.usage?.output_tokens),
-    } satisfies ModelResponse;
+      usage: reportedUsageOf(message.usage, message.usage?.output_tokens),
+      rateLimits: announcedLimitsOf(response.headers),
+    };
   }
 
-  private async streamed(body: Anthropic.MessageCreateParamsNonStreaming, signal: AbortSignal) {
-    const stream = await this.client.messages.create({ ...body, stream: true }, { signal });
+  private async streamed(
+    body: Anthropic.MessageCreateParamsNonStreaming,
+    signal: AbortSignal,
+  ): Promise<Answer> {
+    const { data: stream, response } = await this.client.messages
+      .create({ ...body, stream: true }, { signal })
+      .withResponse();
     let content = '';
     const blocks = new Map<number, { id: string; name: string; json: string }>();
     let startUsage: Anthropic.Usage | undefined;
-    let outputTokens = 0;
+    let outputTokens: number | undefined;
     let stopped = false;
     for await (const event of stream) {
       if (event.type === 'message_start') startUsage = event.message.usage;
@@ -122,15 +142,51 @@ export class AnthropicDriver implements ModelDriver {
           if (block !== undefined) block.json += event.delta.partial_json;
         }
       }
-      if (event.type === 'message_delta') outputTokens = event.usage.output_tokens;
+      if (event.type === 'message_delta' && typeof event.usage?.output_tokens === 'number')
+        outputTokens = event.usage.output_tokens;
       if (event.type === 'message_stop') stopped = true;
     }
     if (!stopped) throw new GarbageResponseError('the stream ended before message_stop');
     const toolCalls = [...blocks.entries()]
       .sort(([left], [right]) => left - right)
       .map(([, block]) => toolCallOf(block.id, block.name, block.json));
-    return { content, toolCalls, usage: usageOf(startUsage, outputTokens) } satisfies ModelResponse;
+    return {
+      content,
+      toolCalls,
+      usage: reportedUsageOf(startUsage, outputTokens),
+      rateLimits: announcedLimitsOf(response.headers),
+    };
   }
+}
+
+/** An answer off the wire; `usage` undefined when the server reported none. */
+interface Answer {
+  content: string;
+  toolCalls: ToolCall[];
+  usage: Usage | undefined;
+  rateLimits: ModelResponse['rateLimits'];
+}
+
+const counter = new TokenCounter();
+
+/** The answer as a response: the provider's usage, or (a compatible server that sent none) aos's own count, marked estimated. */
+function withUsage(answer: Answer, request: ModelRequest): ModelResponse {
+  const { usage, rateLimits, ...rest } = answer;
+  return {
+    ...rest,
+    usage: usage ?? counter.estimatedUsage(request, answer.content, answer.toolCalls),
+    ...(rateLimits === undefined ? {} : { rateLimits }),
+  };
+}
+
+/** The usage the provider reported, or undefined when it reported no input tokens. */
+function reportedUsageOf(
+  usage: Anthropic.Usage | undefined,
+  outputTokens: number | undefined,
+): Usage | undefined {
+  if (usage === undefined || usage === null || typeof usage.input_tokens !== 'number') return undefined;
+  const counted = usageOf(usage, outputTokens);
+  return counted.inputTokens > 0 ? counted : undefined;
 }
 
 /**

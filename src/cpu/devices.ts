@@ -15,6 +15,16 @@ export const deviceSchema = z.object({
   maxConcurrent: z.number().int().nullable(),
   requestsPerMinute: z.number().int().nullable(),
   tokensPerMinute: z.number().int().nullable(),
+  announcedRequestsPerMinute: z
+    .number()
+    .int()
+    .nullable()
+    .describe('requests per minute the provider announced in its headers; the lower limit applies'),
+  announcedTokensPerMinute: z
+    .number()
+    .int()
+    .nullable()
+    .describe('tokens per minute the provider announced in its headers; the lower limit applies'),
   inputPrice: z.number(),
   cachedInputPrice: z.number(),
   cacheWritePrice: z.number(),
@@ -28,6 +38,8 @@ interface DeviceRow {
   max_concurrent: number | null;
   requests_per_minute: number | null;
   tokens_per_minute: number | null;
+  announced_requests_per_minute: number | null;
+  announced_tokens_per_minute: number | null;
   input_price: string | number;
   cached_input_price: string | number;
   cache_write_price: string | number;
@@ -40,6 +52,8 @@ function toDevice(row: DeviceRow): Device {
     maxConcurrent: row.max_concurrent,
     requestsPerMinute: row.requests_per_minute,
     tokensPerMinute: row.tokens_per_minute,
+    announcedRequestsPerMinute: row.announced_requests_per_minute ?? null,
+    announcedTokensPerMinute: row.announced_tokens_per_minute ?? null,
     inputPrice: Number(row.input_price),
     cachedInputPrice: Number(row.cached_input_price),
     cacheWritePrice: Number(row.cache_write_price),
@@ -56,11 +70,15 @@ export async function deviceFor(db: Queryable, model: string): Promise<Device | 
   return row === undefined ? undefined : toDevice(row);
 }
 
-/** Whether a device rations requests at all. */
+/** Whether a device rations requests at all: limits of its own, or announced by its provider. */
 export function isRationed(device: Device | undefined): device is Device {
   return (
     device !== undefined &&
-    (device.maxConcurrent !== null || device.requestsPerMinute !== null || device.tokensPerMinute !== null)
+    (device.maxConcurrent !== null ||
+      device.requestsPerMinute !== null ||
+      device.tokensPerMinute !== null ||
+      device.announcedRequestsPerMinute !== null ||
+      device.announcedTokensPerMinute !== null)
   );
 }
 
@@ -68,7 +86,7 @@ export function isRationed(device: Device | undefined): device is Device {
 export async function setDevice(
   db: Queryable,
   name: string,
-  changes: Partial<Omit<Device, 'name'>>,
+  changes: Partial<Omit<Device, 'name' | 'announcedRequestsPerMinute' | 'announcedTokensPerMinute'>>,
 ): Promise<Device> {
   if (!/^[a-z]+:(\*|[^*\s]+\*?)$/.test(name)) {
     throw new AosError('invalid_input', `device "${name}" is not a model string or a prefix ending in *`, {
@@ -106,25 +124,51 @@ export async function setDevice(
   return toDevice(result.rows[0]!);
 }
 
-/** Live use of a device over the last minute. */
+/** Live use of a device over the last minute, and its state (the circuit breaker's, migration 0018). */
 export interface DeviceUse {
   requestsLastMinute: number;
   tokensLastMinute: number;
   inFlight: number;
   waiting: number;
+  state: 'up' | 'down';
+  downSince: Date | null;
+  lastError: { code: string; message: string; status?: number } | null;
+  nextProbeAt: Date | null;
+  /** Processes parked until the device answers again. */
+  parked: number;
 }
 
-/** Every device with its live use. */
+/** Every configured device, and every model string whose calls failed, with live use and state. */
 export async function listDevices(db: Queryable): Promise<(Device & DeviceUse)[]> {
   const result = await db.query<
-    DeviceRow & { requests: number; tokens: number; in_flight: number; waiting: number }
+    DeviceRow & {
+      requests: number;
+      tokens: number;
+      in_flight: number;
+      waiting: number;
+      state: 'up' | 'down' | null;
+      down_since: Date | null;
+      last_error: DeviceUse['lastError'];
+      next_probe_at: Date | null;
+      parked: number;
+    }
   >(
-    `select d.*,
-            (select count(*) from aos.cpu_grants g where g.device = d.name and g.granted_at > now() - interval '60 seconds') as requests,
-            (select coalesce(sum(tokens), 0) from aos.cpu_grants g where g.device = d.name and g.granted_at > now() - interval '60 seconds') as tokens,
-            (select count(*) from aos.cpu_grants g where g.device = d.name and g.finished_at is null and g.granted_at > now() - interval '10 minutes') as in_flight,
-            (select count(*) from aos.processes p where p.device = d.name and p.state = 'waiting' and p.wait_reason = 'rate-limit') as waiting
-       from aos.devices d order by d.name`,
+    `with known as (
+       select d.name, d.max_concurrent, d.requests_per_minute, d.tokens_per_minute,
+              d.announced_requests_per_minute, d.announced_tokens_per_minute,
+              d.input_price, d.cached_input_price, d.cache_write_price, d.output_price
+         from aos.devices d
+       union all
+       select h.device, null, null, null, null, null, 0, 0, 0, 0
+         from aos.device_health h where not exists (select 1 from aos.devices d where d.name = h.device))
+     select k.*, h.state, h.down_since, h.last_error, h.next_probe_at,
+            (select count(*) from aos.cpu_grants g where g.device = k.name and g.granted_at > now() - interval '60 seconds') as requests,
+            (select coalesce(sum(tokens), 0) from aos.cpu_grants g where g.device = k.name and g.granted_at > now() - interval '60 seconds') as tokens,
+            (select count(*) from aos.cpu_grants g where g.device = k.name and g.finished_at is null and g.granted_at > now() - interval '10 minutes') as in_flight,
+            (select count(*) from aos.processes p where p.device = k.name and p.state = 'waiting' and p.wait_reason = 'rate-limit') as waiting,
+            (select count(*) from aos.processes p where p.device = k.name and p.state = 'waiting' and p.wait_reason = 'device') as parked
+       from known k left join aos.device_health h on h.device = k.name
+      order by k.name`,
   );
   return result.rows.map((row) => ({
     ...toDevice(row),
@@ -132,6 +176,11 @@ export async function listDevices(db: Queryable): Promise<(Device & DeviceUse)[]
     tokensLastMinute: Number(row.tokens),
     inFlight: Number(row.in_flight),
     waiting: Number(row.waiting),
+    state: row.state ?? 'up',
+    downSince: row.state === 'down' ? row.down_since : null,
+    lastError: row.last_error,
+    nextProbeAt: row.state === 'down' ? row.next_probe_at : null,
+    parked: Number(row.parked),
   }));
 }
 

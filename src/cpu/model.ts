@@ -2,6 +2,7 @@
  * The CPU interface: what the kernel sends a model and what it gets back. Every
  * driver (scripted, OpenAI-compatible, Anthropic) implements `ModelDriver`.
  */
+import type { AosError } from '../errors.js';
 
 /** A tool call requested by the model. */
 export interface ToolCall {
@@ -28,6 +29,8 @@ export interface ToolSpec {
 
 /** Token counts of one model call. */
 export interface Usage {
+  /** The provider reported no usage: aos counted the tokens itself. */
+  estimated?: boolean;
   /** All input tokens, cached ones included. */
   inputTokens: number;
   outputTokens: number;
@@ -57,11 +60,25 @@ export interface ModelResponse {
   usage: Usage;
   /** Driver facts to journal with the response (the scripted CPU's turn number). */
   meta?: Record<string, unknown>;
+  /** The per-minute limits the provider announced in its headers, if any. */
+  rateLimits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+}
+
+/**
+ * Sees a retryable failure of an attempt and the wait planned before the next one; returns
+ * the wait to use, or throws to stop retrying (the kernel parks the process instead).
+ */
+export type RetryGate = (error: AosError, plannedDelayMs: number) => Promise<number>;
+
+/** How a call is made: `signal` aborts it (and any wait between retries); `gate` sees each retry. */
+export interface CallOptions {
+  signal: AbortSignal;
+  gate?: RetryGate;
 }
 
 /** A model endpoint. `complete` must reject when `signal` aborts. */
 export interface ModelDriver {
-  complete(request: ModelRequest, options: { signal: AbortSignal }): Promise<ModelResponse>;
+  complete(request: ModelRequest, options: CallOptions): Promise<ModelResponse>;
 }
 
 /** A rough token estimate (4 characters a token) until a real tokenizer is wired in. */

@@ -5,10 +5,14 @@
  */
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { AosError } from '../errors.js';
-import type { Message, ModelDriver, ModelRequest, ModelResponse, ToolCall } from './model.js';
+import type { CallOptions, Message, ModelDriver, ModelRequest, ModelResponse, ToolCall } from './model.js';
+import { checkModelCredentials, openAIDefaultBaseUrl } from './model-credentials.js';
 import { GarbageResponseError, type ProviderInfo, providerError } from './provider-error.js';
+import { createProviderFetch } from './provider-fetch.js';
+import { announcedLimitsOf } from './rate-limit-headers.js';
 import { defaultRetryPolicy, type RetryPolicy, withRetries } from './retry.js';
+import { TokenCounter } from './token-counter.js';
+import { ToolCallAssembler } from './tool-call-assembler.js';
 
 export interface OpenAIDriverOptions {
   /** Default: OPENAI_API_KEY. Not required when a base URL is set (local servers). */
@@ -22,7 +26,7 @@ export interface OpenAIDriverOptions {
   stream?: boolean;
 }
 
-const defaultBaseUrl = 'https://api.openai.com/v1';
+const defaultBaseUrl = openAIDefaultBaseUrl;
 
 export class OpenAIDriver implements ModelDriver {
   private readonly client: OpenAI;
@@ -39,22 +43,19 @@ export class OpenAIDriver implements ModelDriver {
       keyVariable: 'OPENAI_API_KEY',
       urlVariable: 'OPENAI_BASE_URL',
     };
-    if ((apiKey === undefined || apiKey === '') && baseUrl === defaultBaseUrl) {
-      throw new AosError('unavailable', 'no API key for openai: models', {
-        hint: 'set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server)',
-      });
-    }
+    checkModelCredentials('openai', process.env, { apiKey, baseUrl });
     this.client = new OpenAI({
       apiKey: apiKey || 'not-needed',
       baseURL: baseUrl,
       timeout: options.timeoutMs ?? 120_000,
       maxRetries: 0,
+      fetch: createProviderFetch(),
     });
     this.retry = options.retry ?? defaultRetryPolicy;
     this.stream = options.stream ?? true;
   }
 
-  complete(request: ModelRequest, options: { signal: AbortSignal }): Promise<ModelResponse> {
+  complete(request: ModelRequest, options: CallOptions): Promise<ModelResponse> {
     const body = {
       model: request.model,
       messages: [
@@ -73,34 +74,50 @@ export class OpenAIDriver implements ModelDriver {
           }),
     };
     return withRetries(
-      () => (this.stream ? this.streamed(body, options.signal) : this.whole(body, options.signal)),
+      async () => {
+        const response = this.stream
+          ? await this.streamed(body, options.signal)
+          : await this.whole(body, options.signal);
+        return withUsage(response, request);
+      },
       (error) => providerError(error, this.provider),
       this.retry,
       options.signal,
+      options.gate,
     );
   }
 
-  private async whole(body: OpenAI.ChatCompletionCreateParamsNonStreaming, signal: AbortSignal) {
-    const completion = await this.client.chat.completions.create(body, { signal });
+  private async whole(
+    body: OpenAI.ChatCompletionCreateParamsNonStreaming,
+    signal: AbortSignal,
+  ): Promise<Answer> {
+    const { data: completion, response } = await this.client.chat.completions
+      .create(body, { signal })
+      .withResponse();
     const choice = completion.choices?.[0];
     if (choice === undefined) throw new GarbageResponseError('the completion has no choices');
-    const toolCalls = (choice.message.tool_calls ?? []).flatMap((call) =>
-      call.type === 'function' ? [toolCallOf(call.id, call.function.name, call.function.arguments)] : [],
+    const toolCalls = (choice.message.tool_calls ?? []).flatMap((call, index) =>
+      call.type === 'function'
+        ? [toolCallOf(call.id || `call_${index}`, call.function.name, call.function.arguments)]
+        : [],
     );
     return {
       content: choice.message.content ?? '',
       toolCalls,
-      usage: usageOf(completion.usage),
-    } satisfies ModelResponse;
+      usage: completion.usage,
+      rateLimits: announcedLimitsOf(response.headers),
+    };
   }
 
-  private async streamed(body: OpenAI.ChatCompletionCreateParamsNonStreaming, signal: AbortSignal) {
-    const stream = await this.client.chat.completions.create(
-      { ...body, stream: true, stream_options: { include_usage: true } },
-      { signal },
-    );
+  private async streamed(
+    body: OpenAI.ChatCompletionCreateParamsNonStreaming,
+    signal: AbortSignal,
+  ): Promise<Answer> {
+    const { data: stream, response } = await this.client.chat.completions
+      .create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal })
+      .withResponse();
     let content = '';
-    const calls = new Map<number, { id: string; name: string; arguments: string }>();
+    const calls = new ToolCallAssembler();
     let usage: OpenAI.CompletionUsage | undefined;
     let chunks = 0;
     let finished = false;
@@ -111,22 +128,37 @@ export class OpenAIDriver implements ModelDriver {
       const delta = chunk.choices?.[0]?.delta;
       if (delta === undefined) continue;
       if (typeof delta.content === 'string') content += delta.content;
-      for (const part of delta.tool_calls ?? []) {
-        const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
-        if (part.id) call.id = part.id;
-        if (part.function?.name) call.name += part.function.name;
-        if (part.function?.arguments) call.arguments += part.function.arguments;
-        calls.set(part.index, call);
-      }
+      for (const part of delta.tool_calls ?? []) calls.add(part);
     }
     if (chunks === 0) throw new GarbageResponseError('the stream ended without a single chunk');
     // A stream cut short looks like a short answer; only a finish_reason says it is whole.
     if (!finished) throw new GarbageResponseError('the stream ended before a finish_reason');
-    const toolCalls = [...calls.entries()]
-      .sort(([left], [right]) => left - right)
-      .map(([index, call]) => toolCallOf(call.id || `call_${index}`, call.name, call.arguments));
-    return { content, toolCalls, usage: usageOf(usage) } satisfies ModelResponse;
+    const toolCalls = calls
+      .calls()
+      .map((call, index) => toolCallOf(call.id || `call_${index}`, call.name, call.arguments));
+    return { content, toolCalls, usage, rateLimits: announcedLimitsOf(response.headers) };
   }
+}
+
+/** An answer off the wire, before its usage is settled. */
+interface Answer {
+  content: string;
+  toolCalls: ToolCall[];
+  usage: OpenAI.CompletionUsage | undefined | null;
+  rateLimits: ModelResponse['rateLimits'];
+}
+
+const counter = new TokenCounter();
+
+/** The answer as a response: the provider's usage, or (when it sent none, as Ollama may) aos's own count, marked estimated. */
+function withUsage(answer: Answer, request: ModelRequest): ModelResponse {
+  const { usage, rateLimits, ...rest } = answer;
+  const reported = typeof usage?.prompt_tokens === 'number' && usage.prompt_tokens > 0;
+  return {
+    ...rest,
+    usage: reported ? usageOf(usage) : counter.estimatedUsage(request, answer.content, answer.toolCalls),
+    ...(rateLimits === undefined ? {} : { rateLimits }),
+  };
 }
 
 function toOpenAIMessage(message: Message): ChatCompletionMessageParam {

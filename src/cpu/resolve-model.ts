@@ -3,6 +3,7 @@ import { AosError } from '../errors.js';
 import { AnthropicDriver } from './anthropic-driver.js';
 import type { ModelDriver } from './model.js';
 import { OpenAIDriver } from './openai-driver.js';
+import type { RetryPolicy } from './retry.js';
 import type { Script } from './script.js';
 import { ScriptedDriver } from './scripted-driver.js';
 
@@ -18,8 +19,14 @@ export interface ModelSource {
  */
 export type ModelResolver = (definition: ModelSource, model: string) => ModelDriver;
 
+/** Options of the default resolver's network drivers: their retries and per-attempt timeout. */
+export interface ModelResolverOptions {
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+}
+
 /** The default resolver, caching one driver per definition and model. Keys and URLs come from the environment. */
-export function createModelResolver(): ModelResolver {
+export function createModelResolver(options: ModelResolverOptions = {}): ModelResolver {
   const cache = new WeakMap<ModelSource, Map<string, ModelDriver>>();
   return (definition, model) => {
     let drivers = cache.get(definition);
@@ -29,14 +36,14 @@ export function createModelResolver(): ModelResolver {
     }
     let driver = drivers.get(model);
     if (driver === undefined) {
-      driver = createDriver(definition, model);
+      driver = createDriver(definition, model, options);
       drivers.set(model, driver);
     }
     return driver;
   };
 }
 
-function createDriver(definition: ModelSource, model: string): ModelDriver {
+function createDriver(definition: ModelSource, model: string, options: ModelResolverOptions): ModelDriver {
   const prefix = model.split(':', 1)[0] ?? '';
   if (prefix === 'scripted') {
     if (definition.script === undefined) {
@@ -46,8 +53,8 @@ function createDriver(definition: ModelSource, model: string): ModelDriver {
     }
     return new ScriptedDriver(definition.script);
   }
-  if (prefix === 'openai') return new OpenAIDriver();
-  if (prefix === 'anthropic') return new AnthropicDriver();
+  if (prefix === 'openai') return new OpenAIDriver(options);
+  if (prefix === 'anthropic') return new AnthropicDriver(options);
   throw new AosError('invalid_input', `unknown model "${model}" for agent ${definition.name}`, {
     hint: 'a model string is scripted:FILE, openai:MODEL or anthropic:MODEL',
   });

@@ -4,7 +4,7 @@
  * since every model family tokenizes a little differently.
  */
 import { countTokens } from 'gpt-tokenizer';
-import type { ModelRequest } from './model.js';
+import type { ModelRequest, ToolCall, Usage } from './model.js';
 
 // Each message carries a few tokens of framing (role, separators) on every provider.
 const tokensPerMessage = 4;
@@ -30,6 +30,12 @@ export class TokenCounter {
       }
     }
     return total;
+  }
+
+  /** The usage of a call whose provider reported none: counted here, marked estimated. */
+  estimatedUsage(request: ModelRequest, content: string, toolCalls: readonly ToolCall[]): Usage {
+    const output = this.count(content) + (toolCalls.length === 0 ? 0 : this.count(JSON.stringify(toolCalls)));
+    return { inputTokens: this.countRequest(request), outputTokens: Math.max(1, output), estimated: true };
   }
 
   /** The request's input tokens as `model`'s provider is expected to count them. */

@@ -40,6 +40,9 @@ const frontMatterSchema = z
     agents: z.array(z.string()).optional(),
     limits: limitsSchema.optional(),
     priority: z.number().int().min(-20).max(20).optional(),
+    on_device_failure: z.enum(['park', 'fail']).optional(),
+    max_outage: durationSchema.optional(),
+    model_timeout: durationSchema.optional(),
     signals: z
       .object({
         term_grace_steps: z.number().int().min(0).optional(),
@@ -75,6 +78,12 @@ export interface AgentDefinition {
   priority: number;
   termGraceSteps: number;
   termGraceMs: number;
+  /** When a model device fails after a call's retries: park the process until it answers (default), or fail the call. */
+  onDeviceFailure?: 'park' | 'fail';
+  /** How long a process stays parked on a device that is down before the call fails; default unbounded. */
+  maxOutageMs?: number;
+  /** Longest time one model call may take, retries included; default unbounded (each attempt has the driver's timeout). */
+  modelTimeoutMs?: number;
   prompt: string;
   /** The scripted CPU's turns, embedded when model is `scripted:FILE`. */
   script?: Script;
@@ -179,6 +188,23 @@ function parseAgentText(text: string, path: string): ParsedAgentFile {
       front.signals?.term_grace_time ?? '30s',
       `${path}:${lineOf(document, lineCounter, ['signals', 'term_grace_time'])}: field "signals.term_grace_time"`,
     ),
+    ...(front.on_device_failure === undefined ? {} : { onDeviceFailure: front.on_device_failure }),
+    ...(front.max_outage === undefined
+      ? {}
+      : {
+          maxOutageMs: parseDuration(
+            front.max_outage,
+            `${path}:${lineOf(document, lineCounter, ['max_outage'])}: field "max_outage"`,
+          ),
+        }),
+    ...(front.model_timeout === undefined
+      ? {}
+      : {
+          modelTimeoutMs: parseDuration(
+            front.model_timeout,
+            `${path}:${lineOf(document, lineCounter, ['model_timeout'])}: field "model_timeout"`,
+          ),
+        }),
     prompt: body,
     ...(front.context === undefined ? {} : { context: front.context }),
     ...(front.memory === undefined ? {} : { memory: front.memory }),

@@ -9,6 +9,7 @@
  * more and is made again.
  */
 import type { Message, ModelResponse, ToolCall, ToolSpec } from '../cpu/model.js';
+import { checkModelCredentials } from '../cpu/model-credentials.js';
 import { TokenCounter } from '../cpu/token-counter.js';
 import { AosError } from '../errors.js';
 import { type ContextSettings, contextSettings } from '../memory/context-settings.js';
@@ -95,6 +96,7 @@ async function runAgent(ctx: ProgramContext, definition: AgentDefinition, input:
 /**
  * Refuses (invalid_input, with the numbers) an agent whose context window is too small
  * for its pinned prefix (system prompt, tools, task): at spawn, and again when it runs.
+ * At spawn it also refuses (unavailable, naming the variable) a model whose API key is not set.
  */
 export function checkAgentWindow(
   definition: AgentDefinition,
@@ -102,6 +104,7 @@ export function checkAgentWindow(
   input: string,
   model?: string,
 ): void {
+  checkModelCredentials(model ?? definition.model);
   const settings = contextSettings(definition.context, model ?? definition.model);
   const context = new WorkingContext(new TokenCounter(), settings, {
     system: definition.prompt,

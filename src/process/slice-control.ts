@@ -9,6 +9,9 @@ export class SliceControl {
   /** Aborts every call in flight: the process was killed or its lease is gone. */
   readonly everything = new AbortController();
   private modelCall: AbortController | undefined;
+  /** The TERM grace of the model call in flight: TERM arriving during the call aborts it after this long. */
+  private modelCallGraceMs: number | undefined;
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Signals that arrived by notification since the last journal write. */
   readonly arrived = new Set<SignalName>();
   shuttingDown = false;
@@ -29,6 +32,12 @@ export class SliceControl {
     this.arrived.add(signal);
     if (signal === 'KILL') this.everything.abort(new Error('killed'));
     if (signal === 'INT') this.modelCall?.abort(new Error('interrupted'));
+    // A call that never answers must not outlive the grace TERM gives: abort it then (the
+    // boundary after it delivers TERM, whose grace counts from there).
+    if (signal === 'TERM' && this.modelCall !== undefined && this.modelCallGraceMs !== undefined) {
+      const call = this.modelCall;
+      this.graceTimer ??= setTimeout(() => call.abort(new Error('TERM grace over')), this.modelCallGraceMs);
+    }
   }
 
   /** The lease could not be renewed: stop writing and stop working. */
@@ -36,13 +45,17 @@ export class SliceControl {
     this.everything.abort(new Error('lease lost'));
   }
 
-  /** An abort signal for one model call, aborted by INT and by `everything`. */
-  beginModelCall(): AbortSignal {
+  /** An abort signal for one model call, aborted by INT, by `everything`, and `termGraceMs` after a TERM. */
+  beginModelCall(termGraceMs?: number): AbortSignal {
     this.modelCall = new AbortController();
+    this.modelCallGraceMs = termGraceMs;
     return AbortSignal.any([this.modelCall.signal, this.everything.signal]);
   }
 
   endModelCall(): void {
     this.modelCall = undefined;
+    this.modelCallGraceMs = undefined;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
   }
 }

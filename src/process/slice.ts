@@ -6,6 +6,7 @@
  * flight), or when the lease is lost.
  */
 import { type Device, deviceFor } from '../cpu/devices.js';
+import { parseDuration } from '../duration.js';
 import { toAosError } from '../errors.js';
 import { writeEpisode } from '../memory/episodes.js';
 import type { Db, Queryable } from '../storage/db.js';
@@ -149,6 +150,21 @@ export class Slice {
       this.unblock = resolve;
     });
     return this.unblockedPromise;
+  }
+
+  /**
+   * When a model call in flight must end at the latest (ms since the epoch): the end of the
+   * process's wall time or of its TERM grace, whichever is first; undefined for neither. The
+   * call is aborted then, and the next boundary ends the process.
+   */
+  callDeadline(): number | undefined {
+    const limits: Limits = { ...this.execution.definition.limits, ...(this.process.limits as Limits) };
+    const ends: number[] = [];
+    if (limits.max_wall_time !== undefined) {
+      ends.push(this.processStartedAt + parseDuration(limits.max_wall_time, 'limits.max_wall_time'));
+    }
+    if (this.termDeadlineAt !== null) ends.push(this.termDeadlineAt);
+    return ends.length === 0 ? undefined : Math.min(...ends);
   }
 
   /** The device of a model string (cached for the slice). */

@@ -9,11 +9,22 @@ const deviceUseSchema = deviceSchema.extend({
   tokensLastMinute: z.number().int(),
   inFlight: z.number().int(),
   waiting: z.number().int().describe('processes parked until a slot frees up'),
+  state: z
+    .enum(['up', 'down'])
+    .describe("the device's circuit breaker: down after a failed call, up when a probe answers"),
+  downSince: z.date().nullable(),
+  lastError: z
+    .object({ code: z.string(), message: z.string(), status: z.number().int().optional() })
+    .nullable()
+    .describe('the last failure of a call to the device'),
+  nextProbeAt: z.date().nullable().describe('when a process next tries the device, while it is down'),
+  parked: z.number().int().describe('processes parked until the device answers again'),
 });
 
 export const cpuSyscall = defineSyscall({
   name: 'cpu',
-  summary: 'List devices (model endpoints): limits, prices, and live use over the last minute',
+  summary:
+    'List devices (model endpoints): limits, prices, live use over the last minute, and state (up, or down since, last error, next probe)',
   input: z.object({}).strict(),
   output: z.array(deviceUseSchema),
   capability: 'cpu.read',

@@ -122,15 +122,19 @@ const anthropicAdapter: ProviderAdapter<ParsedPrompt> = {
         ...(hasText ? [textBlock] : []),
         ...calls.map((call) => toolBlock(call, inputOf(call.json))),
       ];
-      return {
-        json: { ...message, content, stop_reason: stopReason, usage: usageOf(usage, usage.outputTokens) },
-      };
+      const reported = reply.usage === false ? {} : { usage: usageOf(usage, usage.outputTokens) };
+      return { json: { ...message, content, stop_reason: stopReason, ...reported } };
     }
     const event = (data: { type: string } & Record<string, unknown>): SseEvent => ({
       event: data.type,
       data: JSON.stringify(data),
     });
-    const start = { ...message, content: [], stop_reason: null, usage: usageOf(usage, 1) };
+    const start = {
+      ...message,
+      content: [],
+      stop_reason: null,
+      ...(reply.usage === false ? {} : { usage: usageOf(usage, 1) }),
+    };
     const events = [event({ type: 'message_start', message: start }), event({ type: 'ping' })];
     const block = (index: number, contentBlock: unknown, deltas: Record<string, unknown>[]) => {
       events.push(event({ type: 'content_block_start', index, content_block: contentBlock }));
@@ -159,7 +163,8 @@ const anthropicAdapter: ProviderAdapter<ParsedPrompt> = {
       ...final
     } = usageOf(usage, usage.outputTokens);
     const delta = { stop_reason: stopReason, stop_sequence: null, stop_details: null, container: null };
-    events.push(event({ type: 'message_delta', delta, usage: final }), event({ type: 'message_stop' }));
+    const finalUsage = reply.usage === false ? {} : { usage: final };
+    events.push(event({ type: 'message_delta', delta, ...finalUsage }), event({ type: 'message_stop' }));
     return events;
   },
 

@@ -102,7 +102,8 @@ const openAIAdapter: ProviderAdapter<OpenAIPrompt> = {
         ...(calls.length > 0 ? { tool_calls: calls } : {}),
       };
       const choice = { index: 0, message, logprobs: null, finish_reason: finishReason };
-      return { json: { ...head, object: 'chat.completion', choices: [choice], usage: usageOf(usage) } };
+      const reported = reply.usage === false ? {} : { usage: usageOf(usage) };
+      return { json: { ...head, object: 'chat.completion', choices: [choice], ...reported } };
     }
     // With include_usage, every chunk carries `usage: null` and one more chunk, without choices, the usage.
     const chunk = (delta: Record<string, unknown>, finish: string | null = null): SseEvent => ({
@@ -110,12 +111,17 @@ const openAIAdapter: ProviderAdapter<OpenAIPrompt> = {
         ...head,
         object: 'chat.completion.chunk',
         choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-        ...(prompt.includeUsage ? { usage: null } : {}),
+        ...(prompt.includeUsage && reply.usage !== false ? { usage: null } : {}),
       }),
     });
     const events = [chunk({ role: 'assistant', content: '', refusal: null })];
     for (const content of fragmentsOf(reply.text ?? '')) events.push(chunk({ content }));
     calls.forEach((call, index) => {
+      if (reply.toolCallIndex === false) {
+        // Gemini's OpenAI-compatible endpoint: each call whole, in one delta, without an index.
+        events.push(chunk({ tool_calls: [call] }));
+        return;
+      }
       const start = {
         index,
         id: call.id,
@@ -128,7 +134,7 @@ const openAIAdapter: ProviderAdapter<OpenAIPrompt> = {
       }
     });
     events.push(chunk({}, finishReason));
-    if (prompt.includeUsage) {
+    if (prompt.includeUsage && reply.usage !== false) {
       const final = { ...head, object: 'chat.completion.chunk', choices: [], usage: usageOf(usage) };
       events.push({ data: JSON.stringify(final) });
     }

@@ -27,8 +27,24 @@ export interface MockReply {
   text?: string;
   toolCalls?: MockToolCall[];
   stopReason?: string;
-  /** An HTTP error in the provider's error JSON, or `body` verbatim. */
-  error?: { status: number; message?: string; body?: unknown; retryAfterSeconds?: number };
+  /**
+   * An HTTP error in the provider's error JSON, or `body` verbatim (a string as it is, with
+   * `contentType`, default application/json), with `headers` (retry-after-ms, x-ratelimit-*).
+   */
+  error?: {
+    status: number;
+    message?: string;
+    body?: unknown;
+    retryAfterSeconds?: number;
+    headers?: Record<string, string>;
+    contentType?: string;
+  };
+  /** Headers of a successful answer (x-ratelimit-limit-requests, ...). */
+  headers?: Record<string, string>;
+  /** false: no usage at all in the answer, as Ollama and some proxies send. */
+  usage?: false;
+  /** false: tool-call deltas without `index`, each call whole in one delta (Gemini's OpenAI-compatible endpoint). */
+  toolCallIndex?: false;
   /** The provider's 400 for a prompt longer than the context window. */
   contextTooLong?: boolean;
   garbage?: boolean | 'invalid-json' | 'truncated-stream';
@@ -198,7 +214,11 @@ export async function startMockServer<P extends ParsedPrompt>(
     if ((options.latencyMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       if (status === 429) stats.rateLimited += 1;
-      sendJson(response, record, status, body, { [adapter.requestIdHeader]: requestId, ...headers });
+      sendJson(response, record, status, body, {
+        'content-type': 'application/json',
+        [adapter.requestIdHeader]: requestId,
+        ...headers,
+      });
     };
     const fail = (status: number, message?: string, type?: string, headers?: Record<string, string>) =>
       send(status, adapter.errorBody({ status, message, type, requestId }), headers);
@@ -232,9 +252,14 @@ export async function startMockServer<P extends ParsedPrompt>(
         ? await replies(record, index)
         : (replies[Math.min(index, replies.length - 1)] ?? defaultReplies[0]!);
     if (reply.error !== undefined) {
-      const { status, message, body, retryAfterSeconds } = reply.error;
-      if (body !== undefined) return send(status, body, retryAfter(retryAfterSeconds));
-      return fail(status, message, undefined, retryAfter(retryAfterSeconds));
+      const { status, message, body, retryAfterSeconds, contentType } = reply.error;
+      const headers = {
+        ...retryAfter(retryAfterSeconds),
+        ...(contentType === undefined ? {} : { 'content-type': contentType }),
+        ...reply.error.headers,
+      };
+      if (body !== undefined) return send(status, body, headers);
+      return fail(status, message, undefined, headers);
     }
     if (reply.contextTooLong) return tooLong(tokens.length);
     const cache = cacheUsage(tokens, breakpoints);
@@ -252,7 +277,7 @@ export async function startMockServer<P extends ParsedPrompt>(
     record.status = 200;
     const garbage = reply.garbage === true ? 'invalid-json' : reply.garbage || undefined;
     const rendered = adapter.render(reply, usage, prompt, stats.completions);
-    writeCompletion(response, rendered, garbage, { [adapter.requestIdHeader]: requestId });
+    writeCompletion(response, rendered, garbage, { [adapter.requestIdHeader]: requestId, ...reply.headers });
   }
 
   const server = createServer((request, response) => {
@@ -277,7 +302,7 @@ export async function startMockServer<P extends ParsedPrompt>(
         // A responder that throws is a bug in the test: a 500 with its message makes it visible.
         const body = adapter.errorBody({ status: 500, message: `mock server: ${String(error)}`, requestId });
         if (response.headersSent) response.destroy();
-        else sendJson(response, record, 500, body, {});
+        else sendJson(response, record, 500, body, { 'content-type': 'application/json' });
       });
     });
   });
@@ -358,7 +383,7 @@ function sendJson(
 ): void {
   record.status = status;
   if (response.headersSent) return;
-  response.writeHead(status, { 'content-type': 'application/json', ...headers });
+  response.writeHead(status, headers);
   response.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 

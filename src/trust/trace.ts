@@ -73,6 +73,8 @@ function spanOf(step: JournalStep, modelOverride: string | null): Span {
     attributes['gen_ai.usage.input_tokens'] = step.usage?.inputTokens ?? 0;
     attributes['gen_ai.usage.output_tokens'] = step.usage?.outputTokens ?? 0;
     attributes['aos.usage.cached_input_tokens'] = step.usage?.cachedInputTokens ?? 0;
+    // The provider reported no usage: aos counted the tokens (src/cpu/token-counter.ts).
+    if (step.usage?.estimated === true) attributes['aos.usage.estimated'] = true;
     attributes['aos.cost_usd'] = (output.costNanos ?? 0) / 1e9;
   } else if (step.kind === 'tool') {
     attributes['gen_ai.operation.name'] = 'execute_tool';

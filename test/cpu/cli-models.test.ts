@@ -72,14 +72,16 @@ describe('aos run against mock providers over HTTP', () => {
     expect(server.requests[0]!.body).toMatchObject({ model: 'claude-mock' });
   });
 
-  it('ends the process with unavailable, naming the variable, when the key is missing', async () => {
+  it('refuses to spawn the process, naming the variable, when the key is missing', async () => {
     const folder = folderWithAgent('anthropic:claude-mock');
     const run = await aos(folder, { ANTHROPIC_API_KEY: '' }, 'run', 'asker.md', 'hi', '--json');
-    expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout).error).toMatchObject({
+    expect(run.code).toBe(6);
+    expect(JSON.parse(run.stderr).error).toMatchObject({
       code: 'unavailable',
-      message: expect.stringMatching(/anthropic/),
+      message: expect.stringMatching(/ANTHROPIC_API_KEY is not set/),
     });
+    const listed = await aos(folder, {}, 'ps', '--json');
+    expect(JSON.parse(listed.stdout)).toEqual([]);
   });
 
   it('refuses an unknown model prefix as invalid input', async () => {

@@ -3,13 +3,17 @@ import { budgetSyscall, cpuSetSyscall, cpuSyscall } from '../../syscalls/cpu.js'
 import { syscallCommand } from '../command.js';
 
 const limitText = (value: number | null) => (value === null ? '-' : String(value));
+/** A configured limit, with the lower one the provider announced after it: "500 (400)". */
+const withAnnounced = (value: number | null, announced: number | null) =>
+  announced === null || announced === value ? limitText(value) : `${limitText(value)} (${announced})`;
+const timeText = (value: Date | null) => (value === null ? '-' : value.toISOString().replace(/\.\d+Z$/, 'Z'));
 
 export const cpuCommand = syscallCommand(cpuSyscall, {
   positional: [],
   examples: ['aos cpu', 'aos cpu --json'],
   format(devices) {
     if (devices.length === 0)
-      return 'no devices configured; add one with: aos cpu set openai:* --rpm 500 --tpm 200000';
+      return 'no devices configured, none has failed; add one with: aos cpu set openai:* --rpm 500 --tpm 200000';
     const header = [
       'DEVICE',
       'CONC',
@@ -20,24 +24,37 @@ export const cpuCommand = syscallCommand(cpuSyscall, {
       'IN FLIGHT',
       'WAITING',
       'PRICE in/cached/out',
+      'STATE',
     ];
     const rows = devices.map((device) => [
       device.name,
       limitText(device.maxConcurrent),
-      limitText(device.requestsPerMinute),
-      limitText(device.tokensPerMinute),
+      withAnnounced(device.requestsPerMinute, device.announcedRequestsPerMinute),
+      withAnnounced(device.tokensPerMinute, device.announcedTokensPerMinute),
       String(device.requestsLastMinute),
       String(device.tokensLastMinute),
       String(device.inFlight),
       String(device.waiting),
       `${device.inputPrice}/${device.cachedInputPrice}/${device.outputPrice}`,
+      device.state === 'up' ? 'up' : `down since ${timeText(device.downSince)}`,
     ]);
+    const down = devices.flatMap((device) =>
+      device.state === 'down'
+        ? [
+            `${device.name}: down since ${timeText(device.downSince)}, ${device.parked} processes parked, next probe ${timeText(device.nextProbeAt)}; last error: ${device.lastError?.message ?? '-'}`,
+          ]
+        : [],
+    );
     const widths = header.map((title, column) =>
       Math.max(title.length, ...rows.map((row) => row[column]!.length)),
     );
-    return [header, ...rows]
-      .map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '))
-      .join('\n');
+    const table = [header, ...rows].map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    );
+    return [...table, ...(down.length === 0 ? [] : ['', ...down])].join('\n');
   },
 });
 

@@ -2,9 +2,13 @@
  * A model call as an operation, through the CPU scheduler: the request is built when the
  * call is made (so it sees signals delivered just before), a rationed device must grant
  * a slot first (else the process waits for one, state waiting/rate-limit), usage and cost
- * are journaled with the answer. INT aborts the call and it is made again; a provider
- * failure is journaled and thrown to the program.
+ * are journaled with the answer. A device that is down parks the process (waiting/device)
+ * until it answers again (device-breaker.ts). INT aborts the call and it is made again, and
+ * so do the deadlines (wall time, TERM grace: the boundary then ends the process; a per-call
+ * timeout fails the call as the device's fault). Any other provider failure is journaled and
+ * thrown to the program.
  */
+import { DeviceDownError } from '../../cpu/device-health.js';
 import { acquireCpu, costNanos as costOf, isRationed, releaseCpu } from '../../cpu/devices.js';
 import type { ModelRequest, ModelResponse } from '../../cpu/model.js';
 import { AosError, toAosError } from '../../errors.js';
@@ -14,6 +18,8 @@ import { digestOf } from '../journal.js';
 import type { LiveOutcome, Recorded } from '../operation.js';
 import type { ProgramModelRequest } from '../program.js';
 import type { Slice } from '../slice.js';
+import { CallDeadlines } from './call-deadlines.js';
+import { announceLimits, breakerNameOf, DeviceBreaker } from './device-breaker.js';
 
 /** A model call of `execution`; `request` may be a function that builds it at call time. */
 export function modelOperation(
@@ -89,6 +95,14 @@ async function callModel(
   await slice.vouch();
   const device = await slice.device(model);
   const host = execution.host;
+  const breaker = new DeviceBreaker(
+    host.db,
+    breakerNameOf(model, device),
+    slice.lease.pid,
+    execution.definition,
+  );
+  const gate = await breaker.ask();
+  if (gate.kind === 'park') return { kind: 'blocked', block: gate.block(op) };
   let counted = 0;
   let grantId: number | undefined;
   if (isRationed(device)) {
@@ -123,18 +137,25 @@ async function callModel(
     if (grantId !== undefined) await releaseCpu(host.db, grantId, null).catch(() => {});
     throw error;
   }
-  const signal = slice.control.beginModelCall();
+  const interrupt = slice.control.beginModelCall(execution.definition.termGraceMs);
+  const deadlines = new CallDeadlines(slice.callDeadline(), execution.definition.modelTimeoutMs);
+  const signal = AbortSignal.any([interrupt, ...deadlines.signals]);
   const callStartedAt = new Date();
   let response: ModelResponse;
   let reported: number | null = null;
   try {
-    response = await execution.driver(model).complete(modelRequest, { signal });
-    reported = response.usage.inputTokens;
+    response = await execution.driver(model).complete(modelRequest, { signal, gate: breaker.gate });
+    reported = response.usage.estimated === true ? null : response.usage.inputTokens;
   } catch (error) {
     if (slice.control.everything.signal.aborted) return { kind: 'ended' };
-    if (signal.aborted) return { kind: 'retry' }; // INT: the boundary delivers it, then the call is made again
-    const aosError = toAosError(error);
+    // Wall time or TERM grace is over: the boundary the operation passes again ends the process.
+    if (deadlines.processOver()) return { kind: 'retry' };
+    // INT, or TERM's grace over: the boundary delivers the signal, then the call is made again (or the process ends).
+    if (interrupt.aborted) return { kind: 'retry' };
+    const aosError = deadlines.callOver() ? deadlines.timeoutError(model) : failureOf(error);
     if (aosError.code === 'internal') throw error;
+    const parked = await breaker.failed(error, aosError);
+    if (parked !== undefined) return { kind: 'blocked', block: parked.block(op) };
     const output = {
       error: {
         ...errorRecord(aosError),
@@ -156,6 +177,10 @@ async function callModel(
   } finally {
     slice.control.endModelCall();
     if (grantId !== undefined) await releaseCpu(host.db, grantId, reported);
+  }
+  await breaker.succeeded();
+  if (device !== undefined && response.rateLimits !== undefined) {
+    await announceLimits(host.db, device.name, response.rateLimits);
   }
   if (counted > 0 && reported !== null) host.tokens.calibrate(model, counted, reported);
   if (slice.control.arrived.has('INT')) slice.control.arrived.delete('INT'); // it came too late to interrupt
@@ -191,6 +216,11 @@ async function callModel(
     },
   });
   return { kind: 'done', recorded: { status: 'done', output, usage: response.usage } };
+}
+
+/** A driver's failure as an AosError; a park the breaker asked for keeps the failure it was for. */
+function failureOf(error: unknown): AosError {
+  return error instanceof DeviceDownError ? error.failure : toAosError(error);
 }
 
 /** The digest of what a model was asked (model, system prompt, messages, tools): aos replay rebuilds each request and compares. */
