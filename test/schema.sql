@@ -330,12 +330,16 @@ declare
   v_vruntime bigint;
   v_fairer bigint;
   v_fairer_state text;
+  v_rpm int;
+  v_tpm int;
 begin
   select * into v_device from aos.devices where name = p_device for update;
   if not found then
     return query select null::bigint, null::timestamptz;
     return;
   end if;
+  v_rpm := aos.effective_limit(v_device.requests_per_minute, v_device.announced_requests_per_minute);
+  v_tpm := aos.effective_limit(v_device.tokens_per_minute, v_device.announced_tokens_per_minute);
   delete from aos.cpu_grants where device = p_device and granted_at < now() - interval '2 minutes'
      and finished_at is not null;
   select count(*), coalesce(sum(tokens), 0), min(granted_at)
@@ -345,10 +349,10 @@ begin
    where device = p_device and finished_at is null and granted_at > now() - interval '10 minutes';
   if v_device.max_concurrent is not null and v_in_flight >= v_device.max_concurrent then
     v_retry := now() + interval '200 milliseconds';
-  elsif v_device.requests_per_minute is not null and v_requests >= v_device.requests_per_minute then
+  elsif v_rpm is not null and v_requests >= v_rpm then
     v_retry := v_oldest + interval '61 seconds';
-  elsif v_device.tokens_per_minute is not null and v_requests > 0
-        and v_tokens + least(p_tokens, v_device.tokens_per_minute) > v_device.tokens_per_minute then
+  elsif v_tpm is not null and v_requests > 0
+        and v_tokens + least(p_tokens, v_tpm) > v_tpm then
     v_retry := v_oldest + interval '61 seconds';
   end if;
   if v_retry is not null then
@@ -588,6 +592,58 @@ CREATE OR REPLACE FUNCTION aos.deny(p_pid bigint, p_id bigint, p_reason text DEF
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$ select aos.decide_approval(p_pid, p_id, false, p_reason, null) $function$;
 
+CREATE OR REPLACE FUNCTION aos.device_announced(p_device text, p_requests integer, p_tokens integer)
+ RETURNS void
+ LANGUAGE sql
+AS $function$
+  update aos.devices d
+     set announced_requests_per_minute = coalesce(p_requests, d.announced_requests_per_minute),
+         announced_tokens_per_minute = coalesce(p_tokens, d.announced_tokens_per_minute)
+   where d.name = p_device
+     and (d.announced_requests_per_minute is distinct from coalesce(p_requests, d.announced_requests_per_minute)
+          or d.announced_tokens_per_minute is distinct from coalesce(p_tokens, d.announced_tokens_per_minute))
+$function$;
+
+CREATE OR REPLACE FUNCTION aos.device_backoff(p_failures integer)
+ RETURNS interval
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select make_interval(secs => least(30, 0.5 * power(2, greatest(0, least(p_failures, 10) - 1))))
+$function$;
+
+CREATE OR REPLACE FUNCTION aos.device_failed(p_device text, p_pid bigint, p_error jsonb, p_retry_at timestamp with time zone, p_final boolean)
+ RETURNS TABLE(retry boolean, next_try timestamp with time zone, down_since timestamp with time zone)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_health aos.device_health;
+  v_next timestamptz;
+begin
+  insert into aos.device_health as h (device, state) values (p_device, 'up') on conflict (device) do nothing;
+  select * into v_health from aos.device_health h where h.device = p_device for update;
+  if v_health.state = 'up' or v_health.prober = p_pid or v_health.prober is null then
+    v_health.failures := case when v_health.state = 'up' then 1 else v_health.failures + 1 end;
+    v_next := greatest(coalesce(p_retry_at, now()), now() + aos.device_backoff(v_health.failures));
+    update aos.device_health h
+       set state = 'down', down_since = case when h.state = 'up' then now() else h.down_since end,
+           failures = v_health.failures, last_error = p_error, last_failure_at = now(),
+           next_probe_at = v_next, prober = case when p_final then null else p_pid end, updated_at = now()
+     where h.device = p_device
+     returning h.down_since into v_health.down_since;
+    return query select not p_final, v_next, v_health.down_since;
+    return;
+  end if;
+  update aos.device_health h
+     set last_error = p_error, last_failure_at = now(),
+         next_probe_at = greatest(h.next_probe_at, coalesce(p_retry_at, h.next_probe_at)), updated_at = now()
+   where h.device = p_device;
+  return query select false,
+    greatest(v_health.next_probe_at, coalesce(p_retry_at, v_health.next_probe_at), now())
+      + aos.device_backoff(v_health.failures),
+    v_health.down_since;
+end $function$;
+
 CREATE OR REPLACE FUNCTION aos.device_for(p_model text)
  RETURNS aos.devices
  LANGUAGE sql
@@ -597,6 +653,65 @@ AS $function$
    where name = p_model or (right(name, 1) = '*' and starts_with(p_model, left(name, -1)))
    order by (name = p_model) desc, length(name) desc
    limit 1
+$function$;
+
+CREATE OR REPLACE FUNCTION aos.device_gate(p_device text, p_pid bigint)
+ RETURNS TABLE(go boolean, probe boolean, retry_at timestamp with time zone, down_since timestamp with time zone, last_error jsonb)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_health aos.device_health;
+begin
+  select * into v_health from aos.device_health h where h.device = p_device;
+  if not found or v_health.state = 'up' then
+    return query select true, false, null::timestamptz, null::timestamptz, null::jsonb;
+    return;
+  end if;
+  select * into v_health from aos.device_health h where h.device = p_device for update;
+  if v_health.state = 'up' then
+    return query select true, false, null::timestamptz, null::timestamptz, null::jsonb;
+    return;
+  end if;
+  if v_health.next_probe_at <= now()
+     and (v_health.prober is null or v_health.prober = p_pid
+          or v_health.next_probe_at + aos.device_backoff(v_health.failures) <= now()) then
+    update aos.device_health h
+       set prober = p_pid, next_probe_at = now() + aos.device_backoff(h.failures), updated_at = now()
+     where h.device = p_device;
+    return query select true, true, null::timestamptz, v_health.down_since, v_health.last_error;
+    return;
+  end if;
+  return query select false, false,
+    greatest(v_health.next_probe_at, now()) + aos.device_backoff(v_health.failures),
+    v_health.down_since, v_health.last_error;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.device_up(p_device text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+AS $function$
+begin
+  update aos.device_health h
+     set state = 'up', failures = 0, prober = null, next_probe_at = null, up_since = now(), updated_at = now()
+   where h.device = p_device and h.state = 'down';
+  if not found then
+    return false;
+  end if;
+  update aos.processes p set wake_at = now()
+   where p.state = 'waiting' and p.device = p_device and p.wait_reason in ('device', 'several')
+     and (p.wake_at is null or p.wake_at > now());
+  perform pg_notify('aos_wake', p_device);
+  return true;
+end $function$;
+
+CREATE OR REPLACE FUNCTION aos.effective_limit(p_configured integer, p_announced integer)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select case when p_configured is null then p_announced
+              when p_announced is null then p_configured
+              else least(p_configured, p_announced) end
 $function$;
 
 CREATE OR REPLACE FUNCTION aos.exit_process(p_pid bigint, p_status integer, p_result jsonb, p_error jsonb)
