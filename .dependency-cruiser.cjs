@@ -24,12 +24,6 @@ const layers = [
    import along the same arrow is still an error. */
 const exemptions = [
   {
-    layer: 'syscalls',
-    from: '^src/syscalls/syscall\\.ts$',
-    to: '^src/kernel\\.ts$',
-    why: 'issue 13 (one dispatch path): handlers get the whole Kernel; a narrow SyscallContext of ports replaces it',
-  },
-  {
     layer: 'io-tools',
     from: '^src/io/tool\\.ts$',
     to: '^src/process/(process-table|agent-definition)\\.ts$',

@@ -28,8 +28,8 @@ export const approvalsSyscall = defineSyscall({
   capability: 'approval.list',
   readOnly: true,
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    return listApprovals(kernel.db, input);
+  async handler(context, input) {
+    return listApprovals(context.db, input);
   },
 });
 
@@ -52,9 +52,9 @@ export const approveSyscall = defineSyscall({
   output: approvalSchema,
   capability: 'approval.decide',
   errors: ['invalid_input', 'not_found', 'conflict'],
-  async handler(kernel, input, caller) {
-    const approval = await decideApproval(kernel.db, { ...input, approved: true, actor: actorOf(caller) });
-    kernel.poke();
+  async handler(context, input, caller) {
+    const approval = await decideApproval(context.db, { ...input, approved: true, actor: actorOf(caller) });
+    context.poke();
     return approval;
   },
 });
@@ -66,9 +66,9 @@ export const denySyscall = defineSyscall({
   output: approvalSchema,
   capability: 'approval.decide',
   errors: ['invalid_input', 'not_found', 'conflict'],
-  async handler(kernel, input, caller) {
-    const approval = await decideApproval(kernel.db, { ...input, approved: false, actor: actorOf(caller) });
-    kernel.poke();
+  async handler(context, input, caller) {
+    const approval = await decideApproval(context.db, { ...input, approved: false, actor: actorOf(caller) });
+    context.poke();
     return approval;
   },
 });

@@ -34,9 +34,9 @@ export const auditShowSyscall = defineSyscall({
   capability: 'audit.read',
   readOnly: true,
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    await drainAudit(kernel.db);
-    return listAudit(kernel.db, input);
+  async handler(context, input) {
+    await drainAudit(context.db);
+    return listAudit(context.db, input);
   },
 });
 
@@ -77,8 +77,8 @@ export const auditVerifySyscall = defineSyscall({
   capability: 'audit.read',
   readOnly: true,
   errors: ['conflict'],
-  async handler(kernel) {
-    return verifyAudit(kernel.db, await checkpointConfigOf(kernel.db, kernel.home));
+  async handler(context) {
+    return verifyAudit(context.db, await checkpointConfigOf(context.db, context.home));
   },
 });
 
@@ -97,7 +97,7 @@ export const auditCheckpointSyscall = defineSyscall({
     .nullable(),
   capability: 'audit.checkpoint',
   errors: ['unavailable', 'invalid_input'],
-  async handler(kernel) {
-    return (await writeCheckpoint(kernel.db, await checkpointConfigOf(kernel.db, kernel.home))) ?? null;
+  async handler(context) {
+    return (await writeCheckpoint(context.db, await checkpointConfigOf(context.db, context.home))) ?? null;
   },
 });

@@ -40,7 +40,7 @@ export const contextSyscall = defineSyscall({
   capability: 'process.inspect',
   readOnly: true,
   errors: ['invalid_input', 'not_found', 'conflict'],
-  async handler(kernel, input) {
-    return inspectContext(kernel, input.pid, input.step) as never;
+  async handler(context, input) {
+    return inspectContext(context, input.pid, input.step) as never;
   },
 });

@@ -19,8 +19,8 @@ export const cpuSyscall = defineSyscall({
   capability: 'cpu.read',
   readOnly: true,
   errors: [],
-  async handler(kernel) {
-    return listDevices(kernel.db);
+  async handler(context) {
+    return listDevices(context.db);
   },
 });
 
@@ -49,8 +49,8 @@ export const cpuSetSyscall = defineSyscall({
   output: deviceSchema,
   capability: 'cpu.configure',
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    const device = await setDevice(kernel.db, input.name, {
+  async handler(context, input) {
+    const device = await setDevice(context.db, input.name, {
       ...(input.maxConcurrent === undefined ? {} : { maxConcurrent: input.maxConcurrent }),
       ...(input.rpm === undefined ? {} : { requestsPerMinute: input.rpm }),
       ...(input.tpm === undefined ? {} : { tokensPerMinute: input.tpm }),
@@ -59,7 +59,7 @@ export const cpuSetSyscall = defineSyscall({
       ...(input.cacheWritePrice === undefined ? {} : { cacheWritePrice: input.cacheWritePrice }),
       ...(input.outputPrice === undefined ? {} : { outputPrice: input.outputPrice }),
     });
-    kernel.poke();
+    context.poke();
     return device;
   },
 });
@@ -85,8 +85,8 @@ export const budgetSyscall = defineSyscall({
   }),
   capability: 'cpu.configure',
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    await setOwnerBudget(kernel.db, input.owner, input.maxTokens ?? null, input.maxCost ?? null);
+  async handler(context, input) {
+    await setOwnerBudget(context.db, input.owner, input.maxTokens ?? null, input.maxCost ?? null);
     return { owner: input.owner, maxTokens: input.maxTokens ?? null, maxCost: input.maxCost ?? null };
   },
 });

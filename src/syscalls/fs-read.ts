@@ -29,10 +29,11 @@ export const fsListSyscall = defineSyscall({
     .strict(),
   output: z.array(fileEntrySchema),
   capability: 'fs.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    return listFiles(kernel.db, { namespace: input.ns, path: input.path, recursive: input.recursive });
+  async handler(context, input) {
+    return listFiles(context.db, { namespace: input.ns, path: input.path, recursive: input.recursive });
   },
 });
 
@@ -48,10 +49,11 @@ export const fsCatSyscall = defineSyscall({
     .strict(),
   output: fileContentSchema,
   capability: 'fs.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    return readFile(kernel.db, {
+  async handler(context, input) {
+    return readFile(context.db, {
       namespace: input.ns,
       path: input.path,
       ...(input.version === undefined ? {} : { version: input.version }),
@@ -65,10 +67,11 @@ export const fsHistorySyscall = defineSyscall({
   input: z.object({ ns: namespaceSchema, path: filePath }).strict(),
   output: z.array(fileVersionSchema),
   capability: 'fs.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    return fileHistory(kernel.db, { namespace: input.ns, path: input.path });
+  async handler(context, input) {
+    return fileHistory(context.db, { namespace: input.ns, path: input.path });
   },
 });
 
@@ -88,10 +91,11 @@ export const fsGrepSyscall = defineSyscall({
     .strict(),
   output: grepResultSchema,
   capability: 'fs.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    return grepFiles(kernel.db, { ...input, namespace: input.ns });
+  async handler(context, input) {
+    return grepFiles(context.db, { ...input, namespace: input.ns });
   },
 });
 
@@ -114,10 +118,11 @@ export const fsDiffSyscall = defineSyscall({
     .strict(),
   output: fileDiffSchema,
   capability: 'fs.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    return diffFiles(kernel.db, {
+  async handler(context, input) {
+    return diffFiles(context.db, {
       namespace: input.ns,
       path: input.path,
       context: input.context,

@@ -36,6 +36,7 @@ export const fsWriteSyscall = defineSyscall({
   input: writeInput,
   output: writtenFileSchema,
   capability: 'fs.write',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: ['invalid_input', 'conflict', 'limit_exceeded'],
   // The audit log records what was written by size and hash, not the content itself.
   auditInput(input) {
@@ -43,13 +44,13 @@ export const fsWriteSyscall = defineSyscall({
     const encoded = encodeContent(bytesOf(input));
     return { ...rest, size: encoded.size, sha256: encoded.sha256 };
   },
-  async handler(kernel, input, caller) {
-    return writeFile(kernel.db, {
+  async handler(context, input, caller) {
+    return writeFile(context.db, {
       namespace: input.ns,
       path: input.path,
       content: bytesOf(input),
       authorPid: caller.pid ?? null,
-      maxBytes: kernel.fileSystem.maxFileBytes,
+      maxBytes: context.fileSystem.maxFileBytes,
     });
   },
 });
@@ -60,9 +61,10 @@ export const fsRemoveSyscall = defineSyscall({
   input: z.object({ ns: namespaceSchema, path: filePath }).strict(),
   output: fileVersionSchema,
   capability: 'fs.write',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input, caller) {
-    return removeFile(kernel.db, { namespace: input.ns, path: input.path, authorPid: caller.pid ?? null });
+  async handler(context, input, caller) {
+    return removeFile(context.db, { namespace: input.ns, path: input.path, authorPid: caller.pid ?? null });
   },
 });
 
@@ -79,14 +81,15 @@ export const fsImportSyscall = defineSyscall({
     .strict(),
   output: importReportSchema,
   capability: 'fs.import',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: ['invalid_input', 'not_found', 'conflict', 'limit_exceeded'],
-  async handler(kernel, input, caller) {
-    return importTree(kernel.db, {
+  async handler(context, input, caller) {
+    return importTree(context.db, {
       namespace: input.ns,
       directory: input.directory,
       path: input.path,
       authorPid: caller.pid ?? null,
-      maxBytes: kernel.fileSystem.maxFileBytes,
+      maxBytes: context.fileSystem.maxFileBytes,
     });
   },
 });
@@ -104,8 +107,9 @@ export const fsExportSyscall = defineSyscall({
     .strict(),
   output: exportReportSchema,
   capability: 'fs.export',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: ['invalid_input', 'not_found', 'conflict', 'forbidden'],
-  async handler(kernel, input) {
-    return exportTree(kernel.db, { namespace: input.ns, directory: input.directory, path: input.path });
+  async handler(context, input) {
+    return exportTree(context.db, { namespace: input.ns, directory: input.directory, path: input.path });
   },
 });

@@ -21,9 +21,9 @@ export const killSyscall = defineSyscall({
   output: z.object({ pid: z.number().int(), signal: z.string(), state: processStateSchema }),
   capability: 'process.signal',
   errors: ['invalid_input', 'not_found', 'conflict'],
-  async handler(kernel, input) {
-    const state = await sendSignal(kernel.db, input.pid, input.signal);
-    kernel.poke();
+  async handler(context, input) {
+    const state = await sendSignal(context.db, input.pid, input.signal);
+    context.poke();
     return { pid: input.pid, signal: input.signal, state };
   },
 });

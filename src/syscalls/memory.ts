@@ -67,6 +67,7 @@ export const memAddSyscall = defineSyscall({
     .strict(),
   output: memorySchema,
   capability: 'memory.write',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: ['invalid_input', 'conflict'],
   // The audit log keeps the memory's size and digest, not its text (nor its meta).
   auditInput: ({ text, meta, ...rest }) => ({
@@ -74,12 +75,12 @@ export const memAddSyscall = defineSyscall({
     text: contentDigest(text),
     ...(meta === undefined ? {} : { meta: contentDigest(JSON.stringify(meta)) }),
   }),
-  async handler(kernel, input, caller) {
+  async handler(context, input, caller) {
     const [memory] = await addMemories(
-      kernel.db,
+      context.db,
       input.ns,
       [{ ...input, ...(caller.pid === undefined ? {} : { sourcePid: caller.pid }) }],
-      { embedder: kernel.embedder },
+      { embedder: context.embedder },
     );
     return memory!;
   },
@@ -91,9 +92,10 @@ export const memGetSyscall = defineSyscall({
   input: z.object({ ns: namespace, id: z.string().min(1).describe('the memory id') }).strict(),
   output: memorySchema,
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: [...memoryErrors],
-  handler: (kernel, input) => getMemory(kernel.db, input.ns, input.id),
+  handler: (context, input) => getMemory(context.db, input.ns, input.id),
 });
 
 export const memListSyscall = defineSyscall({
@@ -115,10 +117,11 @@ export const memListSyscall = defineSyscall({
     .strict(),
   output: z.array(memorySchema),
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: [...memoryErrors],
-  handler: (kernel, input) =>
-    listMemories(kernel.db, {
+  handler: (context, input) =>
+    listMemories(context.db, {
       namespace: input.ns,
       kind: input.kind,
       thread: input.thread,
@@ -132,9 +135,10 @@ export const memForgetSyscall = defineSyscall({
   input: z.object({ ns: namespace, id: z.string().min(1).describe('the memory id') }).strict(),
   output: z.object({ namespace: z.string(), id: z.string(), forgotten: z.literal(true) }),
   capability: 'memory.write',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: [...memoryErrors],
-  async handler(kernel, input) {
-    const gone = await forgetMemories(kernel.db, input.ns, [input.id]);
+  async handler(context, input) {
+    const gone = await forgetMemories(context.db, input.ns, [input.id]);
     if (gone.length === 0) {
       throw new AosError('not_found', `no memory "${input.id}" in ${input.ns}`, {
         hint: `list memories with: aos mem ls --ns ${input.ns}`,
@@ -191,17 +195,18 @@ export const memSearchSyscall = defineSyscall({
   input: memSearchInputSchema,
   output: z.array(searchResultSchema),
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: input.ns }),
   readOnly: true,
   errors: [...memoryErrors],
-  handler: (kernel, input) =>
-    searchMemories(kernel.db, {
+  handler: (context, input) =>
+    searchMemories(context.db, {
       namespaces: input.ns,
       query: input.query,
       k: input.k,
       kinds: input.kind,
       expandNeighbours: input.neighbours,
       weights: input.weights,
-      embedder: kernel.embedder,
+      embedder: context.embedder,
     }),
 });
 
@@ -223,17 +228,18 @@ export const memImportSyscall = defineSyscall({
     embeddingModel: z.string().nullable(),
   }),
   capability: 'memory.write',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: ['invalid_input', 'conflict'],
-  async handler(kernel, input, caller) {
+  async handler(context, input, caller) {
     const items = parseImportFile(readLinesFile(input.file), input.file);
     const sourcePid = caller.pid;
     await addMemories(
-      kernel.db,
+      context.db,
       input.ns,
       items.map((item) => (sourcePid === undefined ? item : { ...item, sourcePid })),
-      { embedder: kernel.embedder, returnMemories: false },
+      { embedder: context.embedder, returnMemories: false },
     );
-    const model = await kernel.db.query<{ embedding_model: string | null }>(
+    const model = await context.db.query<{ embedding_model: string | null }>(
       'select embedding_model from aos.memories where namespace = $1 order by id desc limit 1',
       [input.ns],
     );

@@ -23,14 +23,15 @@ export const pagesSyscall = defineSyscall({
     }),
   ),
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: [processNamespace(input.pid)] }),
   readOnly: true,
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    await getProcessRow(kernel.db, input.pid);
+  async handler(context, input) {
+    await getProcessRow(context.db, input.pid);
     const namespace = processNamespace(input.pid);
-    const exists = await kernel.db.query('select 1 from aos.namespaces where name = $1', [namespace]);
+    const exists = await context.db.query('select 1 from aos.namespaces where name = $1', [namespace]);
     if (exists.rowCount === 0) return [];
-    const pages = await listMemories(kernel.db, {
+    const pages = await listMemories(context.db, {
       namespace,
       kind: 'page',
       thread: 'context',
@@ -78,15 +79,16 @@ export const recallSyscall = defineSyscall({
     }),
   ),
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: [processNamespace(input.pid)] }),
   readOnly: true,
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    const process = await getProcessRow(kernel.db, input.pid);
+  async handler(context, input) {
+    const process = await getProcessRow(context.db, input.pid);
     const namespaces = processNamespaces({
       pid: process.pid,
       agentName: process.agent_name,
       owner: process.owner,
     });
-    return recallMemories(kernel.db, namespaces, input.query, { k: input.k, embedder: kernel.embedder });
+    return recallMemories(context.db, namespaces, input.query, { k: input.k, embedder: context.embedder });
   },
 });

@@ -18,8 +18,8 @@ export const psSyscall = defineSyscall({
   capability: 'process.list',
   readOnly: true,
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    const rows = await listProcessRows(kernel.db, {
+  async handler(context, input) {
+    const rows = await listProcessRows(context.db, {
       all: input.all,
       ...(input.ppid === undefined ? {} : { ppid: input.ppid }),
       ...(input.state === undefined ? {} : { states: [input.state] }),

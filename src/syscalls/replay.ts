@@ -30,8 +30,8 @@ export const replaySyscall = defineSyscall({
   capability: 'process.replay',
   readOnly: true,
   errors: ['not_found', 'conflict'],
-  async handler(kernel, input) {
-    return replayProcess(kernel, input.pid);
+  async handler(context, input) {
+    return replayProcess(context, input.pid);
   },
 });
 
@@ -58,14 +58,14 @@ export const forkSyscall = defineSyscall({
   output: processSchema,
   capability: 'process.spawn',
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    const pid = await forkProcess(kernel.db, {
+  async handler(context, input) {
+    const pid = await forkProcess(context.db, {
       pid: input.pid,
       at: input.at,
       ...(input.model === undefined ? {} : { model: input.model }),
       ...(input.prompt === undefined ? {} : { promptFile: input.prompt }),
     });
-    kernel.poke();
-    return toProcess(await getProcessRow(kernel.db, pid));
+    context.poke();
+    return toProcess(await getProcessRow(context.db, pid));
   },
 });

@@ -14,13 +14,13 @@ export const sendSyscall = defineSyscall({
   errors: ['invalid_input', 'not_found', 'conflict'],
   // The audit log keeps the message's size and digest, not its text.
   auditInput: ({ message, ...rest }) => ({ ...rest, message: contentDigest(message) }),
-  async handler(kernel, input, caller) {
-    const result = await kernel.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
+  async handler(context, input, caller) {
+    const result = await context.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
       input.pid,
       input.message,
       caller.pid ?? null,
     ]);
-    kernel.poke();
+    context.poke();
     return { pid: input.pid, messageId: result.rows[0]!.id };
   },
 });

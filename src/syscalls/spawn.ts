@@ -44,10 +44,11 @@ export const spawnSyscall = defineSyscall({
     .strict(),
   output: processSchema,
   capability: 'process.spawn',
+  reaches: (input) => ({ agents: [input.agent] }),
   errors: ['invalid_input', 'not_found', 'forbidden'],
   // The audit log keeps the task's size and digest, not its text.
   auditInput: ({ input, ...rest }) => ({ ...rest, input: contentDigest(input) }),
-  async handler(kernel, input, caller) {
+  async handler(context, input, caller) {
     let agent = input.agent;
     if (input.priority !== undefined && input.nice !== undefined) {
       throw new AosError('invalid_input', 'spawn: give --priority or --nice, not both', {
@@ -56,18 +57,18 @@ export const spawnSyscall = defineSyscall({
     }
     let priority = input.priority ?? (input.nice === undefined ? undefined : -input.nice);
     const definition = looksLikeFile(agent)
-      ? await kernel.register(agent)
-      : await getAgentDefinition(kernel.db, agent);
+      ? await context.register(agent)
+      : await getAgentDefinition(context.db, agent);
     agent = definition.name;
     if (looksLikeFile(input.agent)) priority ??= definition.priority;
     if (definition.program === undefined) {
-      const specs = kernel.tools.select(definition.tools, `agent ${definition.name}`).map(toolSpecOf);
+      const specs = context.tools.select(definition.tools, `agent ${definition.name}`).map(toolSpecOf);
       checkAgentWindow(definition, specs, input.input, input.model);
     }
     if (caller.kind === 'process' && caller.pid === undefined) {
       throw new AosError('invalid_input', 'a process caller needs a pid');
     }
-    const pid = await spawnProcess(kernel.db, {
+    const pid = await spawnProcess(context.db, {
       agent,
       input: input.input,
       ppid: input.ppid ?? caller.pid ?? null,
@@ -80,8 +81,8 @@ export const spawnSyscall = defineSyscall({
         ...(input.maxCost === undefined ? {} : { max_cost: input.maxCost }),
       },
     });
-    kernel.poke();
-    return toProcess(await getProcessRow(kernel.db, pid));
+    context.poke();
+    return toProcess(await getProcessRow(context.db, pid));
   },
 });
 

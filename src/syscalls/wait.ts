@@ -19,15 +19,15 @@ export const waitSyscall = defineSyscall({
   capability: 'process.wait',
   readOnly: true,
   errors: ['invalid_input', 'not_found', 'conflict', 'timeout'],
-  async handler(kernel, input) {
+  async handler(context, input) {
     const deadline =
       input.timeout === undefined
         ? Number.POSITIVE_INFINITY
         : Date.now() + parseDuration(input.timeout, 'timeout');
     for (;;) {
-      const row = await getProcessRow(kernel.db, input.pid);
+      const row = await getProcessRow(context.db, input.pid);
       if (row.state === 'exited') {
-        await kernel.db.query(
+        await context.db.query(
           'update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1',
           [row.pid],
         );
@@ -47,7 +47,7 @@ export const waitSyscall = defineSyscall({
           hint: `it is ${row.state}; wait longer, or stop it with: aos kill ${input.pid}`,
         });
       }
-      await kernel.waitForChange(Math.min(remaining, 1000), row.pid);
+      await context.waitForChange(Math.min(remaining, 1000), row.pid);
     }
   },
 });
