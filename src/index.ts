@@ -90,7 +90,9 @@ export { type DatabaseChoice, openDatabase } from './storage/open-database.js';
 export { createPgliteDb, openPglite } from './storage/pglite-db.js';
 export { createPostgresDb, type PostgresDbOptions } from './storage/postgres-db.js';
 export { defaultSessionBounds, type SessionBounds, workerSessionBounds } from './storage/session-bounds.js';
-export { type Caller, localUser } from './syscalls/syscall.js';
+export { type CliFace, httpRouteOf, type ToolFace, toolNameOf } from './syscalls/faces.js';
+export { type Caller, localUser, type ProcessCaller, type UserCaller } from './syscalls/syscall.js';
+export type { SyscallContext } from './syscalls/syscall-context.js';
 export { type SyscallName, syscalls } from './syscalls/table.js';
 export {
   createOtlpExporter,

@@ -6,8 +6,6 @@
 import { EventEmitter } from 'node:events';
 import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
 import { maxFileBytesOf } from './fs/content.js';
-import { fileTools } from './io/builtin/fs-tools.js';
-import { memoryTools } from './io/builtin/memory-tools.js';
 import { processTools } from './io/builtin/process-tools.js';
 import { todoTool } from './io/builtin/todo-tool.js';
 import type { Tool } from './io/tool.js';
@@ -26,6 +24,7 @@ import { dispatch, type SyscallInput, type SyscallOutput } from './syscalls/disp
 import { type Caller, localUser } from './syscalls/syscall.js';
 import type { SyscallContext } from './syscalls/syscall-context.js';
 import type { SyscallName } from './syscalls/table.js';
+import { syscallTools } from './syscalls/tool-face.js';
 import { drainAudit } from './trust/audit.js';
 import { checkpointConfigOf, userAosHome, writeCheckpoint } from './trust/audit-checkpoints.js';
 import {
@@ -132,8 +131,8 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const tools = new ToolRegistry([
     ...processTools,
     todoTool,
-    ...fileTools(fileSystem),
-    ...memoryTools(embedder),
+    // Agent tools made from the syscall table; they dispatch through this kernel.
+    ...syscallTools(() => kernel),
     ...(options.tools ?? []),
   ]);
   const models = options.models ?? createModelResolver();

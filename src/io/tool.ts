@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ToolSpec } from '../cpu/model.js';
+import { type AosError, envelopeOf } from '../errors.js';
 import type { AgentDefinition } from '../process/agent-definition.js';
 import type { ProcessRow } from '../process/process-table.js';
 import type { Queryable } from '../storage/db.js';
@@ -77,9 +78,10 @@ export function textResult(content: string, output?: unknown): ToolOutcome {
   return output === undefined ? { kind: 'result', content } : { kind: 'result', content, output };
 }
 
-/** The result outcome for a failure the model should see. */
-export function errorResult(content: string): ToolOutcome {
-  return { kind: 'result', content, isError: true };
+/** The result outcome for a failure the model should see: the error envelope, as text and as output. */
+export function errorResult(error: AosError): Extract<ToolOutcome, { kind: 'result' }> {
+  const envelope = envelopeOf(error);
+  return { kind: 'result', content: JSON.stringify(envelope), isError: true, output: envelope };
 }
 
 const specs = new WeakMap<Tool, ToolSpec>();

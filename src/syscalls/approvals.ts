@@ -25,6 +25,10 @@ export const approvalsSyscall = defineSyscall({
     })
     .strict(),
   output: z.array(approvalSchema),
+  cli: {
+    positional: [],
+    examples: ['aos approvals', 'aos approvals --pid 12 --json', 'aos approvals --all'],
+  },
   capability: 'approval.list',
   readOnly: true,
   errors: ['invalid_input'],
@@ -50,6 +54,11 @@ export const approveSyscall = defineSyscall({
   summary: 'Approve what a process asked for; it resumes with the decision',
   input: decisionInput,
   output: approvalSchema,
+  cli: {
+    positional: ['pid', 'id'],
+    examples: ['aos approve 12 3', 'aos approve 12 3 --reason "checked the diff" --json'],
+  },
+  sql: 'aos.approve',
   capability: 'approval.decide',
   errors: ['invalid_input', 'not_found', 'conflict'],
   async handler(context, input, caller) {
@@ -64,6 +73,11 @@ export const denySyscall = defineSyscall({
   summary: 'Deny what a process asked for; it resumes with the denial and the reason',
   input: decisionInput,
   output: approvalSchema,
+  cli: {
+    positional: ['pid', 'id'],
+    examples: ['aos deny 12 3 --reason "not on a Friday"', 'aos deny 12 3 --json'],
+  },
+  sql: 'aos.deny',
   capability: 'approval.decide',
   errors: ['invalid_input', 'not_found', 'conflict'],
   async handler(context, input, caller) {

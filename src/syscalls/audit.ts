@@ -31,6 +31,14 @@ export const auditShowSyscall = defineSyscall({
   summary: 'Show audit entries, oldest first, filtered by process, kind and time (chains pending ones first)',
   input: auditFilterSchema,
   output: z.array(auditEntrySchema),
+  cli: {
+    positional: [],
+    examples: [
+      'aos audit show',
+      'aos audit show --pid 12 --kind tool-call',
+      'aos audit show --since 2026-11-24T00:00:00Z --json',
+    ],
+  },
   capability: 'audit.read',
   readOnly: true,
   errors: ['invalid_input'],
@@ -74,6 +82,7 @@ export const auditVerifySyscall = defineSyscall({
         'entries committed but not yet chained when the check ended: not covered, not yet tamper-evident',
       ),
   }),
+  cli: { positional: [], examples: ['aos audit verify', 'aos audit verify --json'] },
   capability: 'audit.read',
   readOnly: true,
   errors: ['conflict'],
@@ -95,6 +104,10 @@ export const auditCheckpointSyscall = defineSyscall({
       signature: z.string(),
     })
     .nullable(),
+  cli: {
+    positional: [],
+    examples: ['aos audit checkpoint', 'AOS_AUDIT_CHECKPOINTS=/mnt/worm/aos.jsonl aos audit checkpoint'],
+  },
   capability: 'audit.checkpoint',
   errors: ['unavailable', 'invalid_input'],
   async handler(context) {

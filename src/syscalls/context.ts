@@ -37,6 +37,10 @@ export const contextSyscall = defineSyscall({
     accounting: z.record(z.string(), z.unknown()).nullable(),
     usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }).passthrough().nullable(),
   }),
+  cli: {
+    positional: ['pid'],
+    examples: ['aos context 12', 'aos context 12 --step 7', 'aos context 12 --json'],
+  },
   capability: 'process.inspect',
   readOnly: true,
   errors: ['invalid_input', 'not_found', 'conflict'],

@@ -63,7 +63,8 @@ export async function dispatch(
   }
   let output: unknown;
   try {
-    output = await syscall.handler(context, parsed.data as never, caller);
+    const run = () => syscall.handler(context, parsed.data as never, caller);
+    output = await (context.contain === undefined ? run() : context.contain(run));
   } catch (error) {
     const failure = toAosError(error);
     if (!syscall.readOnly) await auditCall(context, syscall, auditedInput(), caller, undefined, failure);

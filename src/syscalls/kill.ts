@@ -19,6 +19,11 @@ export const killSyscall = defineSyscall({
     })
     .strict(),
   output: z.object({ pid: z.number().int(), signal: z.string(), state: processStateSchema }),
+  cli: {
+    positional: ['pid', 'signal'],
+    examples: ['aos kill 12', 'aos kill 12 KILL', 'aos kill 12 --signal STOP --json'],
+  },
+  sql: 'aos.kill',
   capability: 'process.signal',
   errors: ['invalid_input', 'not_found', 'conflict'],
   async handler(context, input) {

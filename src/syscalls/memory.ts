@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { AosError } from '../errors.js';
 import { memoryKindSchema, memorySchema } from '../memory/memory.js';
-import { parseImportFile, readLinesFile } from '../memory/memory-lines.js';
+import { parseImportFile } from '../memory/memory-lines.js';
 import { addMemories, forgetMemories, getMemory, listMemories } from '../memory/memory-store.js';
 import { defaultSearchWeights, searchMemories } from '../memory/search.js';
 import { contentDigest, defineSyscall } from './syscall.js';
@@ -66,6 +66,23 @@ export const memAddSyscall = defineSyscall({
     })
     .strict(),
   output: memorySchema,
+  cli: {
+    positional: ['text'],
+    examples: [
+      'aos mem add --ns agent:researcher "The staging database is read-only on Fridays" --kind fact',
+      'aos mem add --ns owner:local "Ada prefers short answers" --id prefs --importance 0.9 --json',
+    ],
+  },
+  tool: {
+    description:
+      "Store a text in long-term memory, to recall later (also in later runs of this agent). The namespace (ns) is this agent's (agent:NAME) unless it names this process's (process:PID) or its owner's (owner:NAME).",
+    fields: ['ns', 'text', 'id', 'kind', 'importance', 'thread'],
+    given: (caller) => ({ ns: caller.namespaces[1]! }),
+    annotations: {},
+    aliases: ['remember'],
+    renamed: { namespace: 'ns' },
+    text: (memory) => JSON.stringify({ namespace: memory.namespace, id: memory.id }),
+  },
   capability: 'memory.write',
   reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: ['invalid_input', 'conflict'],
@@ -91,6 +108,18 @@ export const memGetSyscall = defineSyscall({
   summary: 'Show one memory by its id',
   input: z.object({ ns: namespace, id: z.string().min(1).describe('the memory id') }).strict(),
   output: memorySchema,
+  cli: {
+    positional: ['id'],
+    examples: ['aos mem get --ns agent:researcher m12', 'aos mem get --ns process:7 p3 --json'],
+  },
+  tool: {
+    description:
+      "Read one memory by its id. The namespace (ns) is this agent's (agent:NAME) unless it names this process's (process:PID) or its owner's (owner:NAME).",
+    fields: ['ns', 'id'],
+    given: (caller) => ({ ns: caller.namespaces[1]! }),
+    annotations: { readOnly: true, idempotent: true },
+    renamed: { namespace: 'ns' },
+  },
   capability: 'memory.read',
   reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
@@ -116,6 +145,14 @@ export const memListSyscall = defineSyscall({
     })
     .strict(),
   output: z.array(memorySchema),
+  cli: {
+    positional: [],
+    examples: [
+      'aos mem ls --ns agent:researcher',
+      'aos mem ls --ns bench:c1 --thread s3 --json',
+      'aos mem ls --kind fact',
+    ],
+  },
   capability: 'memory.read',
   reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
@@ -134,6 +171,17 @@ export const memForgetSyscall = defineSyscall({
   summary: 'Forget (delete) a memory',
   input: z.object({ ns: namespace, id: z.string().min(1).describe('the memory id') }).strict(),
   output: z.object({ namespace: z.string(), id: z.string(), forgotten: z.literal(true) }),
+  cli: { positional: ['id'], examples: ['aos mem forget --ns agent:researcher m12'] },
+  tool: {
+    description:
+      "Delete a memory by id. The namespace (ns) is this agent's (agent:NAME) unless it names this process's (process:PID) or its owner's (owner:NAME).",
+    fields: ['ns', 'id'],
+    given: (caller) => ({ ns: caller.namespaces[1]! }),
+    // Forgetting twice leaves the same memories, but the second call is not_found: not re-run after a crash.
+    annotations: { destructive: true },
+    aliases: ['forget'],
+    renamed: { namespace: 'ns' },
+  },
   capability: 'memory.write',
   reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: [...memoryErrors],
@@ -212,14 +260,14 @@ export const memSearchSyscall = defineSyscall({
 
 export const memImportSyscall = defineSyscall({
   name: 'mem import',
-  summary: 'Import memories from a JSON-lines file, all or nothing',
+  summary: 'Import memories from JSON lines, all or nothing (aos mem import reads them from a host file)',
   input: z
     .object({
       ns: namespace,
-      file: z
+      lines: z
         .string()
-        .min(1)
         .describe('JSON lines: {"id","text","time"?,"thread"?,"seq"?,"kind"?,"importance"?,"meta"?}'),
+      source: z.string().min(1).default('input').describe('what errors name the lines by (a file name)'),
     })
     .strict(),
   output: z.object({
@@ -228,10 +276,12 @@ export const memImportSyscall = defineSyscall({
     embeddingModel: z.string().nullable(),
   }),
   capability: 'memory.write',
-  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
+  reaches: (input) => ({ namespaces: [input.ns] }),
   errors: ['invalid_input', 'conflict'],
+  // The audit log keeps the lines' size and digest, not the memories.
+  auditInput: ({ lines, ...rest }) => ({ ...rest, lines: contentDigest(lines) }),
   async handler(context, input, caller) {
-    const items = parseImportFile(readLinesFile(input.file), input.file);
+    const items = parseImportFile(input.lines, input.source);
     const sourcePid = caller.pid;
     await addMemories(
       context.db,

@@ -1,5 +1,6 @@
 /** pages, recall: what the memory manager paged out of a process's context, and finding it again. */
 import { z } from 'zod';
+import { AosError } from '../errors.js';
 import { listMemories } from '../memory/memory-store.js';
 import { recallMemories } from '../memory/recall.js';
 import { getProcessRow } from '../process/process-table.js';
@@ -22,6 +23,7 @@ export const pagesSyscall = defineSyscall({
       createdAt: z.string(),
     }),
   ),
+  cli: { positional: ['pid'], examples: ['aos pages 12', 'aos pages 12 --json'] },
   capability: 'memory.read',
   reaches: (input) => ({ namespaces: [processNamespace(input.pid)] }),
   readOnly: true,
@@ -67,6 +69,11 @@ export const recallSyscall = defineSyscall({
       pid: pidSchema.describe('the process'),
       query: z.string().min(1).describe('a page or memory id (p3), or words to search for'),
       k: z.coerce.number().int().min(1).max(100).default(5).describe('how many results for a query'),
+      ns: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("only this one of the process's namespaces (default: all three)"),
     })
     .strict(),
   output: z.array(
@@ -78,10 +85,27 @@ export const recallSyscall = defineSyscall({
       text: z.string(),
     }),
   ),
+  cli: {
+    positional: ['pid', 'query'],
+    examples: [
+      'aos recall 12 p3',
+      'aos recall 12 "what did the logs say about the outage"',
+      'aos recall 12 vault --k 3 --json',
+    ],
+  },
+  tool: {
+    description:
+      'Find memories: by id (e.g. a page id "p7"), or by query (words or a question), in this process’s, its agent’s and its owner’s namespaces (or only the one named by ns).',
+    fields: ['query', 'k', 'ns'],
+    given: (caller) => ({ pid: caller.pid }),
+    annotations: { readOnly: true, idempotent: true },
+    // Earlier agent files call recall {"id": "p7"} or name a namespace.
+    renamed: { id: 'query', namespace: 'ns' },
+  },
   capability: 'memory.read',
-  reaches: (input) => ({ namespaces: [processNamespace(input.pid)] }),
+  reaches: (input) => ({ namespaces: [input.ns ?? processNamespace(input.pid)] }),
   readOnly: true,
-  errors: ['invalid_input', 'not_found'],
+  errors: ['invalid_input', 'not_found', 'forbidden'],
   async handler(context, input) {
     const process = await getProcessRow(context.db, input.pid);
     const namespaces = processNamespaces({
@@ -89,6 +113,16 @@ export const recallSyscall = defineSyscall({
       agentName: process.agent_name,
       owner: process.owner,
     });
-    return recallMemories(context.db, namespaces, input.query, { k: input.k, embedder: context.embedder });
+    if (input.ns !== undefined && !namespaces.includes(input.ns)) {
+      throw new AosError(
+        'invalid_input',
+        `recall: ${input.ns} is not one of process ${input.pid}'s namespaces`,
+        {
+          hint: `use one of: ${namespaces.join(', ')}`,
+        },
+      );
+    }
+    const chosen = input.ns === undefined ? namespaces : [input.ns];
+    return recallMemories(context.db, chosen, input.query, { k: input.k, embedder: context.embedder });
   },
 });

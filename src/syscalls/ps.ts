@@ -15,6 +15,7 @@ export const psSyscall = defineSyscall({
     })
     .strict(),
   output: z.array(processSchema),
+  cli: { positional: [], examples: ['aos ps', 'aos ps --all --json', 'aos ps --state waiting'] },
   capability: 'process.list',
   readOnly: true,
   errors: ['invalid_input'],

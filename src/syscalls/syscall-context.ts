@@ -32,4 +32,9 @@ export interface SyscallContext {
   poke(pid?: number): void;
   /** Resolves after the next poke about process `pid` (or about none in particular), or after `ms`. */
   waitForChange(ms: number, pid?: number): Promise<void>;
+  /**
+   * Runs a handler so that its failure leaves the surrounding transaction usable (a savepoint,
+   * for a kernel tool's call inside the transaction that journals it); absent: runs it as is.
+   */
+  contain?<T>(work: () => Promise<T>): Promise<T>;
 }

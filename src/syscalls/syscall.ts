@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
+import type { CliFace, ToolFace } from './faces.js';
 import type { SyscallContext } from './syscall-context.js';
 
 /** Who makes a call, and what they may do: the local user, or a process. */
@@ -64,6 +65,12 @@ export interface Syscall<Input extends z.ZodType = z.ZodType, Output extends z.Z
   auditInput?(input: z.output<Input>): unknown;
   /** The namespaces and agents a call reaches, checked against a process caller's rights. */
   reaches?(input: z.output<Input>): Reach;
+  /** The CLI face (every syscall has one, `aos NAME`): positional arguments and examples. */
+  cli?: CliFace;
+  /** The agent-tool face, when agents may call it: `NAME` with "_" for " ". */
+  tool?: ToolFace<z.input<Input>, z.output<Output>>;
+  /** The SQL function that runs the same state change, when there is one (`aos.kill`). */
+  sql?: string;
   handler(context: SyscallContext, input: z.output<Input>, caller: Caller): Promise<z.input<Output>>;
 }
 

@@ -44,6 +44,14 @@ export const traceSyscall = defineSyscall({
       .optional()
       .describe('with --otlp: what was sent, and where'),
   }),
+  cli: {
+    positional: ['pid'],
+    examples: [
+      'aos trace 12',
+      'aos trace 12 --json',
+      'OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 aos trace 12 --otlp',
+    ],
+  },
   capability: 'process.trace',
   readOnly: true,
   errors: ['not_found'],

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { AosError } from '../errors.js';
-import { getProcessRow, toProcess } from '../process/process-table.js';
+import { getProcessRow, reapProcess, toProcess } from '../process/process-table.js';
 import { pidSchema, processSchema } from './schemas.js';
 import { defineSyscall } from './syscall.js';
 
@@ -16,6 +16,7 @@ export const waitSyscall = defineSyscall({
     })
     .strict(),
   output: processSchema,
+  cli: { positional: ['pid'], examples: ['aos wait 12', 'aos wait 12 --timeout 30s --json'] },
   capability: 'process.wait',
   readOnly: true,
   errors: ['invalid_input', 'not_found', 'conflict', 'timeout'],
@@ -27,10 +28,7 @@ export const waitSyscall = defineSyscall({
     for (;;) {
       const row = await getProcessRow(context.db, input.pid);
       if (row.state === 'exited') {
-        await context.db.query(
-          'update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1',
-          [row.pid],
-        );
+        await reapProcess(context.db, row.pid);
         return toProcess(row);
       }
       if (row.state === 'stopped' && row.wait_reason === 'diverged') {
