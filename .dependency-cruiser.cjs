@@ -20,16 +20,9 @@ const layers = [
   ['testing', '^src/testing/'],
 ];
 
-/* Type-only upward imports still allowed, each until the change named in its `why`. A runtime
-   import along the same arrow is still an error. */
-const exemptions = [
-  {
-    layer: 'io-tools',
-    from: '^src/io/tool\\.ts$',
-    to: '^src/process/(process-table|agent-definition)\\.ts$',
-    why: 'issue 13 (process callers): ToolContext carries the process row and agent definition; the caller context replaces them',
-  },
-];
+/* Type-only upward imports still allowed, each until the change named in its `why` (layer, from,
+   to, why). A runtime import along the same arrow is still an error. None is left (issue 13). */
+const exemptions = [];
 
 const layerRules = layers.slice(0, -1).flatMap(([name, path], index) => {
   const above = layers

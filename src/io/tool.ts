@@ -6,8 +6,6 @@
 import { z } from 'zod';
 import type { ToolSpec } from '../cpu/model.js';
 import { type AosError, envelopeOf } from '../errors.js';
-import type { AgentDefinition } from '../process/agent-definition.js';
-import type { ProcessRow } from '../process/process-table.js';
 import type { Queryable } from '../storage/db.js';
 
 /** Hints about a tool's effects; `idempotent` tools are re-run after a crash, others are not. */
@@ -16,6 +14,17 @@ export interface ToolAnnotations {
   destructive?: boolean;
   idempotent?: boolean;
   openWorld?: boolean;
+}
+
+/** What a tool sees of its process's row (a structural part of ProcessRow, so tools need not import process/). */
+export interface ToolProcess {
+  pid: number;
+  ppid: number | null;
+  owner: string;
+  agent_name: string;
+  priority: number;
+  /** Why it waits, and the deadlines of the calls that parked it (by operation). */
+  wait_detail: unknown;
 }
 
 /** What a handler gets besides its arguments. */
@@ -27,11 +36,10 @@ export interface ToolContext {
   op: number;
   /** Aborts when the process is killed or loses its lease. */
   signal: AbortSignal;
-  definition: AgentDefinition;
   /** The database; for transactional tools, the journal step's own transaction. */
   db: Queryable;
-  /** The process row, locked for the transaction's duration (transactional tools only). */
-  process: ProcessRow;
+  /** The calling process as its row says, locked for the transaction's duration (transactional tools only). */
+  process: ToolProcess;
 }
 
 /** What a tool call produced. */

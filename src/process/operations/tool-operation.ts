@@ -176,7 +176,6 @@ async function runTransactional(
       callId: call.callId,
       op,
       signal: slice.control.everything.signal,
-      definition: slice.execution.definition,
       db: tx,
       process: row,
     });
@@ -267,7 +266,6 @@ async function runPlain(
       callId: call.callId,
       op,
       signal: slice.control.everything.signal,
-      definition: slice.execution.definition,
       db: slice.execution.host.db,
       process: slice.process,
     });
