@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { AosError, toAosError } from '../errors.js';
 import { errorResult, type Tool, textResult } from '../io/tool.js';
 import type { Db, Queryable } from '../storage/db.js';
+import { LeaseLostError } from '../storage/postgres-errors.js';
 import { dispatch } from './dispatch.js';
 import { type ToolFace, toolNameOf } from './faces.js';
 import { loadProcessCaller } from './process-caller.js';
@@ -87,7 +88,18 @@ function toolsOf(
       const output = await dispatch(where, syscall.name, call, caller);
       return textResult(face.text?.(output) ?? JSON.stringify(output), output);
     } catch (error) {
-      return errorResult(toAosError(error));
+      const failure = toAosError(error);
+      // A failure of the machinery (a deadlock to retry, a lost lease, a bug) is not the model's
+      // to read: it goes on up, as it would from any tool, and the operation deals with it.
+      if (failure instanceof LeaseLostError) throw failure;
+      if (
+        failure.code === 'internal' &&
+        failure.cause !== undefined &&
+        !(failure.cause instanceof AosError)
+      ) {
+        throw failure.cause;
+      }
+      return errorResult(failure);
     }
   };
   return [toolNameOf(syscall.name), ...(face.aliases ?? [])].map((name) => ({
