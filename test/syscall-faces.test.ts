@@ -2,7 +2,8 @@
  * The syscall table walked face by face (issue 13): every syscall is run through the real
  * CLI entry (`aos NAME`), and every syscall with an agent-tool face is called by a process
  * running the scripted CPU, through dispatch as that process: each call succeeds, returns
- * the syscall's own output, and a change of state is audited once with the process as actor.
+ * the syscall's own output, and a change of state is audited once with the process as actor;
+ * and each SQL function a syscall names exists.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,6 +142,23 @@ const cliRuns: Record<string, { argv: string[]; exits: number[] }> = {
   'mem search': { argv: ['mem', 'search', '--ns', 'test:walk', 'note'], exits: [0] },
   'mem import': { argv: ['mem', 'import', '--ns', 'test:walk', 'memories.jsonl'], exits: [0] },
 };
+
+describe.each(testDatabases)('the SQL face on $name', (database) => {
+  const start = testKernels(database);
+
+  it('names, for each syscall that declares one, a function the database has', async () => {
+    const { kernel } = await start({ startWorker: false });
+    const declared = (Object.values(syscalls) as Syscall[]).flatMap((syscall) =>
+      syscall.sql === undefined ? [] : [syscall.sql],
+    );
+    expect(declared.length).toBeGreaterThan(0);
+    const found = await kernel.db.query<{ name: string }>(
+      "select distinct 'aos.' || proname as name from pg_proc where pronamespace = 'aos'::regnamespace and 'aos.' || proname = any($1)",
+      [declared],
+    );
+    expect(found.rows.map((row) => row.name).sort()).toEqual([...new Set(declared)].sort());
+  });
+});
 
 describe('the syscall table through the CLI', () => {
   it('reaches every syscall as `aos NAME`, through dispatch, and describes each with --desc', {
