@@ -50,6 +50,7 @@ export {
   type ToolAnnotations,
   type ToolContext,
   type ToolOutcome,
+  type ToolProcess,
   textResult,
 } from './io/tool.js';
 export {
