@@ -21,22 +21,9 @@ const layers = [
   ['testing', '^src/testing/'],
 ];
 
-/* Type-only upward imports still allowed, each until the change named in its `why`. A runtime
-   import along the same arrow is still an error. */
-const exemptions = [
-  {
-    layer: 'syscalls',
-    from: '^src/syscalls/syscall\\.ts$',
-    to: '^src/kernel\\.ts$',
-    why: 'issue 13 (one dispatch path): handlers get the whole Kernel; a narrow SyscallContext of ports replaces it',
-  },
-  {
-    layer: 'io-tools',
-    from: '^src/io/tool\\.ts$',
-    to: '^src/process/(process-table|agent-definition)\\.ts$',
-    why: 'issue 13 (process callers): ToolContext carries the process row and agent definition; the caller context replaces them',
-  },
-];
+/* Type-only upward imports still allowed, each until the change named in its `why` (layer, from,
+   to, why). A runtime import along the same arrow is still an error. None is left (issue 13). */
+const exemptions = [];
 
 const layerRules = layers.slice(0, -1).flatMap(([name, path], index) => {
   const above = layers

@@ -50,6 +50,7 @@ export {
   type ToolAnnotations,
   type ToolContext,
   type ToolOutcome,
+  type ToolProcess,
   textResult,
 } from './io/tool.js';
 export {
@@ -90,7 +91,9 @@ export { type DatabaseChoice, openDatabase } from './storage/open-database.js';
 export { createPgliteDb, openPglite } from './storage/pglite-db.js';
 export { createPostgresDb, type PostgresDbOptions } from './storage/postgres-db.js';
 export { defaultSessionBounds, type SessionBounds, workerSessionBounds } from './storage/session-bounds.js';
-export { type Caller, localUser } from './syscalls/syscall.js';
+export { type CliFace, httpRouteOf, type ToolFace, toolNameOf } from './syscalls/faces.js';
+export { type Caller, localUser, type ProcessCaller, type UserCaller } from './syscalls/syscall.js';
+export type { SyscallContext } from './syscalls/syscall-context.js';
 export { type SyscallName, syscalls } from './syscalls/table.js';
 export {
   createOtlpExporter,

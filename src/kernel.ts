@@ -4,12 +4,8 @@
  * in-process wake-ups. Instances only, no globals: two kernels never share state.
  */
 import { EventEmitter } from 'node:events';
-import type { z } from 'zod';
 import { createModelResolver, type ModelResolver } from './cpu/resolve-model.js';
-import { AosError, toAosError } from './errors.js';
 import { maxFileBytesOf } from './fs/content.js';
-import { fileTools } from './io/builtin/fs-tools.js';
-import { memoryTools } from './io/builtin/memory-tools.js';
 import { processTools } from './io/builtin/process-tools.js';
 import { todoTool } from './io/builtin/todo-tool.js';
 import type { Tool } from './io/tool.js';
@@ -24,9 +20,12 @@ import { Worker, type WorkerOptions } from './process/worker.js';
 import type { Db } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
 import { embeddedHome } from './storage/open-database.js';
-import { type Caller, grants, localUser } from './syscalls/syscall.js';
-import { type SyscallName, type Syscalls, syscalls } from './syscalls/table.js';
-import { appendAudit, drainAudit } from './trust/audit.js';
+import { dispatch, type SyscallInput, type SyscallOutput } from './syscalls/dispatch.js';
+import { type Caller, localUser } from './syscalls/syscall.js';
+import type { SyscallContext } from './syscalls/syscall-context.js';
+import type { SyscallName } from './syscalls/table.js';
+import { syscallTools } from './syscalls/tool-face.js';
+import { drainAudit } from './trust/audit.js';
 import { checkpointConfigOf, userAosHome, writeCheckpoint } from './trust/audit-checkpoints.js';
 import {
   createOtlpExporter,
@@ -72,11 +71,10 @@ export interface FileSystemOptions {
   maxFileBytes?: number;
 }
 
-/** Input and output types of a syscall, by name. */
-export type SyscallInput<Name extends SyscallName> = z.input<Syscalls[Name]['input']>;
-export type SyscallOutput<Name extends SyscallName> = z.output<Syscalls[Name]['output']>;
+export type { SyscallInput, SyscallOutput };
 
-export interface Kernel {
+/** A kernel: the ports its syscalls work through, the dispatch path, workers and wake-ups. */
+export interface Kernel extends SyscallContext {
   readonly db: Db;
   /** The folder for local files (audit key and checkpoints). */
   readonly home: string;
@@ -92,7 +90,7 @@ export interface Kernel {
   readonly otlp: OtlpExporter | undefined;
   /** What memories are embedded with (the same for adding and searching). */
   readonly embedder: Embedder;
-  /** The one dispatch path: validates input, checks the capability, runs the handler. */
+  /** Calls a syscall through the one dispatch path (syscalls/dispatch.ts); the local user by default. */
   call<Name extends SyscallName>(
     name: Name,
     input: SyscallInput<Name>,
@@ -133,8 +131,8 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const tools = new ToolRegistry([
     ...processTools,
     todoTool,
-    ...fileTools(fileSystem),
-    ...memoryTools(embedder),
+    // Agent tools made from the syscall table; they dispatch through this kernel.
+    ...syscallTools(() => kernel),
     ...(options.tools ?? []),
   ]);
   const models = options.models ?? createModelResolver();
@@ -158,26 +156,6 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     stopListening = [await db.listen('aos_exit', poke), await db.listen('aos_wake', poke)];
   }
 
-  /** The audit entry of a request that changes state: who asked for what, and how it went. */
-  async function auditSyscall(
-    name: string,
-    input: unknown,
-    caller: Caller,
-    output: unknown,
-    error: AosError | undefined,
-  ) {
-    const pidOf = (value: unknown) =>
-      value !== null && typeof value === 'object' && typeof (value as { pid?: unknown }).pid === 'number'
-        ? (value as { pid: number }).pid
-        : null;
-    await appendAudit(db, {
-      kind: 'syscall',
-      pid: pidOf(input) ?? pidOf(output),
-      actor: caller.kind === 'process' ? `process:${caller.pid}` : 'user:local',
-      data: { name, input, ok: error === undefined, ...(error === undefined ? {} : { error: error.code }) },
-    });
-  }
-
   const kernel: Kernel = {
     db,
     home: db.kind === 'pglite' ? embeddedHome(options.home) : userAosHome(options.home),
@@ -188,37 +166,8 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     register: (path) => registerFile(registrar, path),
     otlp,
     embedder,
-    async call(name, input, caller = localUser) {
-      const syscall = syscalls[name];
-      if (syscall === undefined) {
-        throw new AosError('not_found', `no syscall named "${String(name)}"`, { hint: 'see: aos --desc' });
-      }
-      const parsed = syscall.input.safeParse(input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field = issue.path.length > 0 ? issue.path.join('.') : 'input';
-        throw new AosError('invalid_input', `${name}: ${field}: ${issue.message}`, {
-          hint: `see: aos ${name} --desc`,
-        });
-      }
-      const auditedInput = () =>
-        syscall.auditInput === undefined ? parsed.data : syscall.auditInput(parsed.data as never);
-      if (!grants(caller.capabilities, syscall.capability)) {
-        const denied = new AosError('forbidden', `${name} needs the capability ${syscall.capability}`, {
-          hint: 'ask for it in the capabilities of the agent or user',
-        });
-        await auditSyscall(name, auditedInput(), caller, undefined, denied);
-        throw denied;
-      }
-      let output: unknown;
-      try {
-        output = await syscall.handler(kernel, parsed.data as never, caller);
-      } catch (error) {
-        if (!syscall.readOnly) await auditSyscall(name, auditedInput(), caller, undefined, toAosError(error));
-        throw error;
-      }
-      if (!syscall.readOnly) await auditSyscall(name, auditedInput(), caller, output, undefined);
-      return output as never;
+    call(name, input, caller = localUser) {
+      return dispatch(kernel, name, input, caller);
     },
     createWorker(workerOptions) {
       return new Worker(

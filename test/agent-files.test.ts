@@ -7,6 +7,7 @@ import { AosError } from '../src/errors.js';
 import { loadAgentBundle, loadAgentFile } from '../src/process/agent-definition.js';
 import { testDatabases } from './support/databases.js';
 import { testKernels } from './support/kernel.js';
+import { toolError } from './support/tool-errors.js';
 
 function folderWith(files: Record<string, string>): string {
   const folder = mkdtempSync(join(tmpdir(), 'aos-agents-'));
@@ -205,10 +206,10 @@ describe.each(testDatabases)('bad input at run time on $name', (database) => {
     );
     const { pid } = await test.kernel.call('spawn', { agent: file });
     const done = await test.kernel.call('wait', { pid, timeout: '20s' });
-    expect(done).toMatchObject({
-      exitStatus: 0,
-      error: null,
-      result: 'not_found: no process with pid 999999',
+    expect(done).toMatchObject({ exitStatus: 0, error: null });
+    expect(toolError(done.result)).toMatchObject({
+      code: 'not_found',
+      message: 'no process with pid 999999',
     });
     const failed = await test.kernel.db.query<{
       name: string;
@@ -217,15 +218,20 @@ describe.each(testDatabases)('bad input at run time on $name', (database) => {
       "select name, output from aos.steps where pid = $1 and kind = 'tool' and status = 'failed' order by seq",
       [pid],
     );
-    const results = failed.rows.map(
-      (row) => `${row.name}: ${row.output.isError === true ? row.output.content : 'not an error'}`,
-    );
+    // Each error result is the envelope: code, message and hint, never "code: message" text.
+    const results = failed.rows.map((row) => {
+      const error = toolError(row.output.content);
+      return `${row.name}: ${row.output.isError === true ? `${error.code}: ${error.message}` : 'not an error'}`;
+    });
     expect(results).toEqual([
-      'teleport: invalid_input: unknown tool "teleport"; the tools here are: sleep, recv, send, finish',
+      'teleport: invalid_input: unknown tool "teleport"',
       expect.stringMatching(/^sleep: invalid_input: bad arguments for sleep at duration: /),
       expect.stringMatching(/^sleep: invalid_input: bad arguments for sleep at duration: not a duration/),
       expect.stringMatching(/^recv: invalid_input: bad arguments for recv at timeout: not a duration/),
       'send: not_found: no process with pid 999999',
     ]);
+    expect(toolError(failed.rows[0]!.output.content).hint).toBe(
+      'the tools here are: sleep, recv, send, finish',
+    );
   });
 });

@@ -1,14 +1,18 @@
 /**
  * The file-system tools, called by an agent whose scripted CPU writes, reads, lists,
  * greps, diffs and removes files, on PGlite and on the server: its own namespace by
- * default, its agent's when named, anything else forbidden; failures are results.
+ * default, its agent's when named, anything else forbidden; failures are results. The
+ * agent files here use the tools' earlier names (fs_read, fs_list, fs_remove, `namespace`),
+ * which stay aliases of fs_cat, fs_ls, fs_rm (`ns`).
  */
 import { describe, expect, it } from 'vitest';
 import { readFile } from '../src/fs/read-file.js';
 import { writeFile } from '../src/fs/write-file.js';
 import type { Kernel } from '../src/kernel.js';
+import { drainAudit } from '../src/trust/audit.js';
 import { testDatabases } from './support/databases.js';
 import { journaledToolCalls, testKernels } from './support/kernel.js';
+import { toolError } from './support/tool-errors.js';
 
 const allTools = 'tools: [fs_write, fs_read, fs_list, fs_grep, fs_history, fs_diff, fs_remove, finish]';
 
@@ -88,7 +92,11 @@ describe.each(testDatabases)('file-system tools on $name', (database) => {
     );
     expect(content[11]).toBe('for every scribe');
     expect(JSON.parse(content[12]!)).toEqual({ path: '/notes/plan.md', version: 3, removed: true });
-    expect(content[13]).toMatch(/^not_found: \/notes\/plan\.md was removed \(version 3\) .*\(hint: /);
+    expect(toolError(content[13])).toMatchObject({
+      code: 'not_found',
+      message: expect.stringMatching(/^\/notes\/plan\.md was removed \(version 3\)/),
+      hint: expect.any(String),
+    });
     expect(content[14]).toBe('step 1\nstep 2\nstep 3\n');
 
     // In the database: the process's namespace, with the process as author.
@@ -127,15 +135,34 @@ describe.each(testDatabases)('file-system tools on $name', (database) => {
     const steps = await toolSteps(kernel, pid);
     expect(steps.every((step) => step.status === 'failed')).toBe(true);
     const content = steps.map((step) => step.content);
-    expect(content[0]).toBe(
-      `forbidden: this process may use only the namespaces process:${pid}, agent:intruder, owner:local, not "agent:other"`,
-    );
-    expect(content[1]).toMatch(/^forbidden: .*not "owner:somebody"$/);
+    const errors = content.map(toolError);
+    expect(errors[0]).toMatchObject({
+      code: 'forbidden',
+      message: `fs cat: process ${pid} may use only the namespaces process:${pid}, agent:intruder, owner:local, not "agent:other"`,
+    });
+    expect(errors[1]).toMatchObject({
+      code: 'forbidden',
+      message: expect.stringMatching(/not "owner:somebody"$/),
+    });
     // Nothing was ever written in this process's namespace.
-    expect(content[2]).toMatch(new RegExp(`^not_found: no namespace named "process:${pid}"`));
-    expect(content[3]).toMatch(/^invalid_input: "\/a\/\.\.\/b" is not a valid path/);
-    expect(content[4]).toMatch(/^not_found: no namespace named "owner:local"/);
-    expect(content[5]).toMatch(/^not_found: no namespace named "owner:local"/);
+    expect(errors[2]).toMatchObject({ code: 'not_found', message: `no namespace named "process:${pid}"` });
+    expect(errors[3]).toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/^"\/a\/\.\.\/b" is not a valid path/),
+    });
+    expect(errors[4]).toMatchObject({ code: 'not_found', message: 'no namespace named "owner:local"' });
+    expect(errors[5]).toMatchObject({ code: 'not_found', message: 'no namespace named "owner:local"' });
+    // Each denial is audited once, naming the rule.
+    // Entries are chained (and so in aos.audit) asynchronously: chain what is pending first.
+    await drainAudit(kernel.db);
+    const denials = await kernel.db.query<{ rule: string }>(
+      "select data::jsonb ->> 'rule' as rule from aos.audit where actor = $1 and data::jsonb ->> 'error' = 'forbidden' order by id",
+      [`process:${pid}`],
+    );
+    expect(denials.rows.map((row) => row.rule)).toEqual([
+      'namespace:agent:other',
+      'namespace:owner:somebody',
+    ]);
     expect((await kernel.db.query("select 1 from aos.files where namespace <> 'agent:other'")).rowCount).toBe(
       0,
     );

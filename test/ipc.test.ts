@@ -113,9 +113,14 @@ describe.each(testDatabases)('IPC on $name', (database) => {
       "select output from aos.steps where pid = $1 and name = 'send' and status = 'failed'",
       [pid],
     );
+    // The result is the error envelope, as structured output and as the text the model reads.
+    const envelope = {
+      error: expect.objectContaining({ code: 'not_found', message: 'no process with pid 999999' }),
+    };
     expect(failed.rows.map((row) => row.output)).toEqual([
-      expect.objectContaining({ isError: true, content: 'not_found: no process with pid 999999' }),
+      expect.objectContaining({ isError: true, output: envelope }),
     ]);
+    expect(JSON.parse(failed.rows[0]!.output.content)).toEqual(envelope);
   });
 
   it('sleeps durably: sleeping with a deadline in the database, which a new worker honours', async () => {
@@ -218,6 +223,9 @@ describe.each(testDatabases)('IPC on $name', (database) => {
     const { pid } = await kernel.call('spawn', { agent: leader });
     const done = await kernel.call('wait', { pid, timeout: '20s' });
     expect(done).toMatchObject({ exitStatus: 0 });
-    expect(done.result).toMatch(new RegExp(`^invalid_input: process ${pid} is not a child of this process`));
+    expect(JSON.parse(done.result as string).error).toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(new RegExp(`^process ${pid} is not a child of this process`)),
+    });
   });
 });

@@ -4,9 +4,11 @@
  * its parent's priority, and out-of-range tool arguments are error results. On PGlite and
  * on the server.
  */
+
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from './support/databases.js';
 import { eventually, reaches, type TestKernel, testKernels } from './support/kernel.js';
+import { toolError } from './support/tool-errors.js';
 
 describe.each(testDatabases)('process bounds on $name', (database) => {
   const start = testKernels(database);
@@ -144,7 +146,10 @@ describe.each(testDatabases)('process bounds on $name', (database) => {
     );
     const { pid } = await t.kernel.call('spawn', { agent: file });
     const done = await t.kernel.call('wait', { pid, timeout: '20s' });
-    expect(done.result).toMatch(/^forbidden: this agent may spawn no agent/);
+    expect(toolError(done.result)).toMatchObject({
+      code: 'forbidden',
+      message: expect.stringMatching(/may spawn no agent, not "selfish"/),
+    });
     expect(await t.kernel.call('ps', { all: true, ppid: pid })).toEqual([]);
   });
 
@@ -171,12 +176,19 @@ describe.each(testDatabases)('process bounds on $name', (database) => {
     const done = await t.kernel.call('wait', { pid, timeout: '20s' });
     expect(done).toMatchObject({ exitStatus: 0 });
     const results = String(done.result).split('\n');
-    expect(results[0]).toMatch(/^invalid_input: bad arguments for spawn at priority/);
-    expect(results[1]).toMatch(/^invalid_input: bad arguments for spawn at priority/);
-    expect(results[2]).toMatch(/^forbidden: priority 3 is above this process's own \(2\)/);
+    const badArguments = (tool: string, field: string) => ({
+      code: 'invalid_input',
+      message: expect.stringMatching(new RegExp(`^bad arguments for ${tool} at ${field}`)),
+    });
+    expect(toolError(results[0])).toMatchObject(badArguments('spawn', 'priority'));
+    expect(toolError(results[1])).toMatchObject(badArguments('spawn', 'priority'));
+    expect(toolError(results[2])).toMatchObject({
+      code: 'forbidden',
+      message: expect.stringMatching(/priority 3 is above this process's own \(2\)/),
+    });
     expect(JSON.parse(results[3]!)).toMatchObject({ pid: expect.any(Number) });
-    expect(results[4]).toMatch(/^invalid_input: bad arguments for sleep at duration/);
-    expect(results[5]).toMatch(/^invalid_input: bad arguments for sleep at duration/);
+    expect(toolError(results[4])).toMatchObject(badArguments('sleep', 'duration'));
+    expect(toolError(results[5])).toMatchObject(badArguments('sleep', 'duration'));
     const children = await t.kernel.call('ps', { all: true, ppid: pid });
     expect(children.map((child) => child.priority)).toEqual([-5]);
   });

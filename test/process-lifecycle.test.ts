@@ -1,6 +1,7 @@
 /** Process lifecycle and children, on PGlite and on the server. */
 import { describe, expect, it } from 'vitest';
 import type { AosError } from '../src/errors.js';
+import { drainAudit } from '../src/trust/audit.js';
 import { testDatabases } from './support/databases.js';
 import { reaches, testKernels } from './support/kernel.js';
 
@@ -158,8 +159,19 @@ describe.each(testDatabases)('processes on $name', (database) => {
     expect(refused.rows[0]!.input.agent).toBe('stranger');
     expect(refused.rows[0]!.output).toMatchObject({
       isError: true,
-      content: expect.stringMatching(/^forbidden: .*"stranger" is not listed under agents:/),
+      output: {
+        error: { code: 'forbidden', message: expect.stringMatching(/may spawn only child, not "stranger"/) },
+      },
     });
+    // The denial is audited once, as the process, naming the rule that denied it.
+    // Entries are chained (and so in aos.audit) asynchronously: chain what is pending first.
+    await drainAudit(kernel.db);
+    const audited = await kernel.db.query<{ actor: string; data: string }>(
+      "select actor, data from aos.audit where kind = 'syscall' and data::jsonb ->> 'name' = 'spawn' and not (data::jsonb -> 'ok')::boolean",
+    );
+    expect(audited.rows.map((row) => [row.actor, JSON.parse(row.data).rule])).toEqual([
+      [`process:${spawned.pid}`, 'spawn:stranger'],
+    ]);
   });
 
   it('spawns a child from the kernel with a ppid, and refuses a parent that does not exist', async () => {

@@ -12,7 +12,7 @@
  *   AOS_BENCH_MEMORIES=20000 AOS_BENCH_QUERIES=50 npm run bench:memory:scale -- --server
  *   AOS_BENCH_VACUUM=1 npm run bench:memory:scale -- --server      (vacuum before searching)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '../../src/kernel.js';
@@ -87,7 +87,12 @@ async function main(): Promise<void> {
     const fileRates: number[] = [];
     for (const file of files) {
       const started = performance.now();
-      const output = await memImportSyscall.handler(kernel, { ns: namespace, file }, localUser);
+      const lines = readFileSync(file, 'utf8');
+      const output = await memImportSyscall.handler(
+        kernel,
+        { ns: namespace, lines, source: file },
+        localUser,
+      );
       const seconds = (performance.now() - started) / 1000;
       fileRates.push(output.imported / seconds);
       console.log(`  ${file.split('/').at(-1)}: ${output.imported} in ${seconds.toFixed(1)} s`);

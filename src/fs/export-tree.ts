@@ -43,64 +43,100 @@ export interface ExportReport {
   bytes: number;
 }
 
-/**
- * Writes the latest version of every file under `path` to `directory` (relative
- * paths kept, directories created). `conflict` when the directory exists and is not
- * empty, `not_found` for an unknown namespace or path; on any failure nothing is left.
- */
-export async function exportTree(db: Queryable, input: ExportTreeInput): Promise<ExportReport> {
+/** One file of a namespace's subtree, read for an export: its path below the subtree, and its bytes. */
+export interface TreeFile {
+  path: string;
+  /** Its path relative to the exported subtree, starting with "/". */
+  relative: string;
+  version: number;
+  kind: ContentKind;
+  content: Buffer;
+}
+
+/** The latest version of every file under `path` (default /); `not_found` for an unknown namespace or path. */
+export async function readTree(
+  db: Queryable,
+  input: { namespace: string; path?: string },
+): Promise<TreeFile[]> {
   const namespace = checkNamespaceName(input.namespace);
   const root = normaliseDirectoryPath(input.path ?? '/');
   await requireNamespace(db, namespace);
   const entries = await listFiles(db, { namespace, path: root, recursive: true });
-  const directory = resolve(input.directory);
+  const files: TreeFile[] = [];
+  for (const entry of entries) {
+    const relative =
+      entry.path === root
+        ? entry.path.slice(entry.path.lastIndexOf('/'))
+        : entry.path.slice(root === '/' ? 0 : root.length);
+    const content = await db.query<{ content: string | null; data: Uint8Array | null; size: number }>(
+      'select content, data, size from aos.files where namespace = $1 and path = $2 and version = $3',
+      [namespace, entry.path, entry.version],
+    );
+    const row = content.rows[0]!;
+    const bytes =
+      row.data === null
+        ? Buffer.from(storedText(row.content ?? '', Number(row.size)), 'utf8')
+        : Buffer.from(row.data);
+    files.push({ path: entry.path, relative, version: entry.version!, kind: entry.kind!, content: bytes });
+  }
+  return files;
+}
+
+/**
+ * Writes `files` into `directory` on the host (relative paths kept, directories created), all
+ * or nothing through a staging directory. `conflict` when the directory exists and is not
+ * empty; `forbidden` for a path that would fall outside it. The CLI face calls it.
+ */
+export async function writeHostTree(
+  target: string,
+  namespace: string,
+  files: readonly TreeFile[],
+): Promise<ExportReport> {
+  const directory = resolve(target);
   await checkTarget(directory);
   await mkdir(dirname(directory), { recursive: true });
   const staging = await mkdtemp(join(dirname(directory), `.${basename(directory)}.aos-export-`));
   try {
-    const files: ExportedFile[] = [];
-    for (const entry of entries) {
-      const relative =
-        entry.path === root
-          ? entry.path.slice(entry.path.lastIndexOf('/'))
-          : entry.path.slice(root === '/' ? 0 : root.length);
-      const target = hostPathOf(staging, relative);
-      const content = await db.query<{ content: string | null; data: Uint8Array | null; size: number }>(
-        'select content, data, size from aos.files where namespace = $1 and path = $2 and version = $3',
-        [namespace, entry.path, entry.version],
-      );
-      const row = content.rows[0]!;
-      const bytes =
-        row.data === null
-          ? Buffer.from(storedText(row.content ?? '', Number(row.size)), 'utf8')
-          : Buffer.from(row.data);
-      await mkdir(dirname(target), { recursive: true });
+    const written: ExportedFile[] = [];
+    for (const file of files) {
+      const path = hostPathOf(staging, file.relative);
+      await mkdir(dirname(path), { recursive: true });
       // O_NOFOLLOW and O_EXCL: never through a symbolic link, never over an existing file.
       const handle = await open(
-        target,
+        path,
         constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
         0o644,
       );
       try {
-        await handle.writeFile(bytes);
+        await handle.writeFile(file.content);
       } finally {
         await handle.close();
       }
-      files.push({
-        path: entry.path,
-        target: join(directory, relative),
-        version: entry.version!,
-        kind: entry.kind!,
-        size: bytes.length,
+      written.push({
+        path: file.path,
+        target: join(directory, file.relative),
+        version: file.version,
+        kind: file.kind,
+        size: file.content.length,
       });
     }
     // rename(2) replaces an empty directory atomically.
     await rename(staging, directory);
-    return { namespace, directory, files, bytes: files.reduce((sum, file) => sum + file.size, 0) };
+    return { namespace, directory, files: written, bytes: written.reduce((sum, file) => sum + file.size, 0) };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Writes the latest version of every file under `path` to `directory`: readTree, then
+ * writeHostTree. `conflict` when the directory exists and is not empty, `not_found` for an
+ * unknown namespace or path; on any failure nothing is left.
+ */
+export async function exportTree(db: Queryable, input: ExportTreeInput): Promise<ExportReport> {
+  const files = await readTree(db, input);
+  return writeHostTree(input.directory, checkNamespaceName(input.namespace), files);
 }
 
 /** Refuses a target that exists and is not an empty directory. */

@@ -58,20 +58,31 @@ export interface ImportReport {
   unchanged: number;
 }
 
-interface PlannedFile {
+/** A host file read for an import: where it came from, where it goes, its bytes. */
+export interface HostFile {
   source: string;
   path: string;
   content: Buffer;
 }
 
+/** A host directory read for an import (no database involved): its files and what was left out. */
+export interface HostTree {
+  directory: string;
+  files: HostFile[];
+  skipped: SkippedEntry[];
+}
+
 /**
- * Imports every regular file under `directory` into the namespace (created at need).
- * Errors (nothing is written): not_found (no such directory), invalid_input (a name
- * that is not a valid path), limit_exceeded (a file over the size limit), conflict
- * (a path in use as the other of file/directory).
+ * Reads every regular file under `directory` for an import to `path` (default /), without
+ * following links and never a non-regular file (host-files.ts). Errors: not_found (no such
+ * directory), invalid_input (a name that is not a valid path), limit_exceeded (a file over
+ * the size limit). The CLI face calls it; syscalls never read host files.
  */
-export async function importTree(db: Db, input: ImportTreeInput): Promise<ImportReport> {
-  const namespace = checkNamespaceName(input.namespace);
+export async function readHostTree(input: {
+  directory: string;
+  path?: string;
+  maxBytes?: number;
+}): Promise<HostTree> {
   const mount = normaliseDirectoryPath(input.path ?? '/');
   const directory = resolve(input.directory);
   const maxBytes = maxFileBytesOf(input.maxBytes);
@@ -83,10 +94,9 @@ export async function importTree(db: Db, input: ImportTreeInput): Promise<Import
         : 'give an existing directory',
     });
   }
-  const planned: PlannedFile[] = [];
+  const files: HostFile[] = [];
   const skipped: SkippedEntry[] = [];
   const seen = new Map<string, string>();
-  // Every file is read here, before the transaction: a slow or hostile file cannot hold it open.
   for await (const found of walk(directory, directory)) {
     const { entry, source } = found;
     if (found.skipped !== undefined) {
@@ -117,24 +127,63 @@ export async function importTree(db: Db, input: ImportTreeInput): Promise<Import
       continue;
     }
     seen.set(path, source);
-    planned.push({ source, path, content });
+    files.push({ source, path, content });
   }
-  const files = await db.transaction(async (tx) => {
-    const written: ImportedFile[] = [];
-    for (const file of planned) {
-      const result = await writeFile(tx, {
-        namespace,
-        path: file.path,
-        content: file.content,
-        authorPid: input.authorPid ?? null,
-        maxBytes,
-      });
-      written.push({ ...result, source: file.source });
+  return { directory, files, skipped };
+}
+
+/**
+ * Writes files into a namespace (created at need) in one transaction: all or nothing.
+ * Errors: limit_exceeded (a file over the size limit), conflict (a path in use as the other
+ * of file/directory), invalid_input (a bad path).
+ */
+export async function writeFiles(
+  db: Db,
+  input: {
+    namespace: string;
+    files: readonly { path: string; content: string | Buffer }[];
+    authorPid?: number | null;
+    maxBytes?: number;
+  },
+): Promise<WrittenFile[]> {
+  const namespace = checkNamespaceName(input.namespace);
+  const maxBytes = maxFileBytesOf(input.maxBytes);
+  return db.transaction(async (tx) => {
+    const written: WrittenFile[] = [];
+    for (const file of input.files) {
+      written.push(
+        await writeFile(tx, {
+          namespace,
+          path: file.path,
+          content: file.content,
+          authorPid: input.authorPid ?? null,
+          maxBytes,
+        }),
+      );
     }
     return written;
   });
+}
+
+/**
+ * Imports every regular file under `directory` into the namespace (created at need):
+ * readHostTree, then writeFiles. Errors (nothing is written): as for those two.
+ */
+export async function importTree(db: Db, input: ImportTreeInput): Promise<ImportReport> {
+  const namespace = checkNamespaceName(input.namespace);
+  // Every file is read first, before the transaction: a slow or hostile file cannot hold it open.
+  const tree = await readHostTree(input);
+  const written = await writeFiles(db, { ...input, namespace, files: tree.files });
+  const files = written.map((file, index) => ({ ...file, source: tree.files[index]!.source }));
   const created = files.filter((file) => file.created).length;
-  return { namespace, directory, files, skipped, created, unchanged: files.length - created };
+  return {
+    namespace,
+    directory: tree.directory,
+    files,
+    skipped: tree.skipped,
+    created,
+    unchanged: files.length - created,
+  };
 }
 
 interface WalkedEntry {

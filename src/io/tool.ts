@@ -5,8 +5,7 @@
  */
 import { z } from 'zod';
 import type { ToolSpec } from '../cpu/model.js';
-import type { AgentDefinition } from '../process/agent-definition.js';
-import type { ProcessRow } from '../process/process-table.js';
+import { type AosError, envelopeOf } from '../errors.js';
 import type { Queryable } from '../storage/db.js';
 
 /** Hints about a tool's effects; `idempotent` tools are re-run after a crash, others are not. */
@@ -15,6 +14,17 @@ export interface ToolAnnotations {
   destructive?: boolean;
   idempotent?: boolean;
   openWorld?: boolean;
+}
+
+/** What a tool sees of its process's row (a structural part of ProcessRow, so tools need not import process/). */
+export interface ToolProcess {
+  pid: number;
+  ppid: number | null;
+  owner: string;
+  agent_name: string;
+  priority: number;
+  /** Why it waits, and the deadlines of the calls that parked it (by operation). */
+  wait_detail: unknown;
 }
 
 /** What a handler gets besides its arguments. */
@@ -26,11 +36,10 @@ export interface ToolContext {
   op: number;
   /** Aborts when the process is killed or loses its lease. */
   signal: AbortSignal;
-  definition: AgentDefinition;
   /** The database; for transactional tools, the journal step's own transaction. */
   db: Queryable;
-  /** The process row, locked for the transaction's duration (transactional tools only). */
-  process: ProcessRow;
+  /** The calling process as its row says, locked for the transaction's duration (transactional tools only). */
+  process: ToolProcess;
 }
 
 /** What a tool call produced. */
@@ -77,9 +86,10 @@ export function textResult(content: string, output?: unknown): ToolOutcome {
   return output === undefined ? { kind: 'result', content } : { kind: 'result', content, output };
 }
 
-/** The result outcome for a failure the model should see. */
-export function errorResult(content: string): ToolOutcome {
-  return { kind: 'result', content, isError: true };
+/** The result outcome for a failure the model should see: the error envelope, as text and as output. */
+export function errorResult(error: AosError): Extract<ToolOutcome, { kind: 'result' }> {
+  const envelope = envelopeOf(error);
+  return { kind: 'result', content: JSON.stringify(envelope), isError: true, output: envelope };
 }
 
 const specs = new WeakMap<Tool, ToolSpec>();

@@ -4,7 +4,6 @@
  * runs live from there, optionally with another model or system prompt. What it spends
  * is its own; children the original started stay the original's.
  */
-import { readFileSync } from 'node:fs';
 import { AosError } from '../errors.js';
 import type { Db } from '../storage/db.js';
 import { appendAudit } from '../trust/audit.js';
@@ -18,8 +17,8 @@ export interface ForkRequest {
   at: number;
   /** A model string for the fork (openai:MODEL, anthropic:MODEL). */
   model?: string;
-  /** A file whose text becomes the fork's system prompt (agents only). */
-  promptFile?: string;
+  /** The fork's system prompt (agents only); the CLI reads it from a file. */
+  prompt?: string;
 }
 
 /** Creates the fork (state ready, a worker runs it); returns its pid. */
@@ -43,7 +42,7 @@ export async function forkProcess(db: Db, request: ForkRequest): Promise<number>
   }
   const definition = await getAgentDefinition(db, source.agent_name, source.agent_version);
   let version = source.agent_version;
-  if (request.promptFile !== undefined) {
+  if (request.prompt !== undefined) {
     if (definition.program !== undefined) {
       throw new AosError(
         'invalid_input',
@@ -53,13 +52,11 @@ export async function forkProcess(db: Db, request: ForkRequest): Promise<number>
         },
       );
     }
-    let prompt: string;
-    try {
-      prompt = readFileSync(request.promptFile, 'utf8').trim();
-    } catch (error) {
-      throw new AosError('not_found', `cannot read the prompt file ${request.promptFile}`, { cause: error });
-    }
-    version = await registerAgent(db, { ...definition, prompt }, request.promptFile);
+    version = await registerAgent(
+      db,
+      { ...definition, prompt: request.prompt.trim() },
+      `fork of ${request.pid}`,
+    );
   }
   const at = step.op;
   return db.transaction(async (tx) => {

@@ -111,6 +111,11 @@ export async function getProcessRow(db: Queryable, pid: number): Promise<Process
   return row;
 }
 
+/** Reaps an exited process (`wait` collected it): `ps` hides it from then on. The one copy, for the wait syscall and the wait tool. */
+export async function reapProcess(db: Queryable, pid: number): Promise<void> {
+  await db.query('update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1', [pid]);
+}
+
 /** The error for an unknown pid. */
 export function noSuchProcess(pid: number): AosError {
   return new AosError('not_found', `no process with pid ${pid}`, {

@@ -89,12 +89,14 @@ export function createProgramContext(execution: Execution): ProgramContext & { [
   };
 }
 
-/** A kernel tool's error result ("not_found: no process with pid 5") as the AosError it stands for. */
+/** A kernel tool's error result (its output is the error envelope) as the AosError it stands for. */
 function errorOf(result: ToolResult): AosError {
-  const match = /^([a-z_]+): ([\s\S]*)$/.exec(result.content);
-  const code = match?.[1];
-  if (code !== undefined && (errorCodes as string[]).includes(code)) {
-    return new AosError(code as ErrorCode, match![2]!);
+  const envelope = (result.output as { error?: { code?: unknown; message?: unknown; hint?: unknown } } | null)
+    ?.error;
+  if (typeof envelope?.code === 'string' && (errorCodes as string[]).includes(envelope.code)) {
+    return new AosError(envelope.code as ErrorCode, String(envelope.message ?? ''), {
+      ...(typeof envelope.hint === 'string' ? { hint: envelope.hint } : {}),
+    });
   }
   return new AosError('conflict', result.content);
 }

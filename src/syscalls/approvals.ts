@@ -25,11 +25,15 @@ export const approvalsSyscall = defineSyscall({
     })
     .strict(),
   output: z.array(approvalSchema),
+  cli: {
+    positional: [],
+    examples: ['aos approvals', 'aos approvals --pid 12 --json', 'aos approvals --all'],
+  },
   capability: 'approval.list',
   readOnly: true,
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    return listApprovals(kernel.db, input);
+  async handler(context, input) {
+    return listApprovals(context.db, input);
   },
 });
 
@@ -50,11 +54,16 @@ export const approveSyscall = defineSyscall({
   summary: 'Approve what a process asked for; it resumes with the decision',
   input: decisionInput,
   output: approvalSchema,
+  cli: {
+    positional: ['pid', 'id'],
+    examples: ['aos approve 12 3', 'aos approve 12 3 --reason "checked the diff" --json'],
+  },
+  sql: 'aos.approve',
   capability: 'approval.decide',
   errors: ['invalid_input', 'not_found', 'conflict'],
-  async handler(kernel, input, caller) {
-    const approval = await decideApproval(kernel.db, { ...input, approved: true, actor: actorOf(caller) });
-    kernel.poke();
+  async handler(context, input, caller) {
+    const approval = await decideApproval(context.db, { ...input, approved: true, actor: actorOf(caller) });
+    context.poke();
     return approval;
   },
 });
@@ -64,11 +73,16 @@ export const denySyscall = defineSyscall({
   summary: 'Deny what a process asked for; it resumes with the denial and the reason',
   input: decisionInput,
   output: approvalSchema,
+  cli: {
+    positional: ['pid', 'id'],
+    examples: ['aos deny 12 3 --reason "not on a Friday"', 'aos deny 12 3 --json'],
+  },
+  sql: 'aos.deny',
   capability: 'approval.decide',
   errors: ['invalid_input', 'not_found', 'conflict'],
-  async handler(kernel, input, caller) {
-    const approval = await decideApproval(kernel.db, { ...input, approved: false, actor: actorOf(caller) });
-    kernel.poke();
+  async handler(context, input, caller) {
+    const approval = await decideApproval(context.db, { ...input, approved: false, actor: actorOf(caller) });
+    context.poke();
     return approval;
   },
 });

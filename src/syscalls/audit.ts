@@ -31,12 +31,20 @@ export const auditShowSyscall = defineSyscall({
   summary: 'Show audit entries, oldest first, filtered by process, kind and time (chains pending ones first)',
   input: auditFilterSchema,
   output: z.array(auditEntrySchema),
+  cli: {
+    positional: [],
+    examples: [
+      'aos audit show',
+      'aos audit show --pid 12 --kind tool-call',
+      'aos audit show --since 2026-11-24T00:00:00Z --json',
+    ],
+  },
   capability: 'audit.read',
   readOnly: true,
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    await drainAudit(kernel.db);
-    return listAudit(kernel.db, input);
+  async handler(context, input) {
+    await drainAudit(context.db);
+    return listAudit(context.db, input);
   },
 });
 
@@ -74,11 +82,12 @@ export const auditVerifySyscall = defineSyscall({
         'entries committed but not yet chained when the check ended: not covered, not yet tamper-evident',
       ),
   }),
+  cli: { positional: [], examples: ['aos audit verify', 'aos audit verify --json'] },
   capability: 'audit.read',
   readOnly: true,
   errors: ['conflict'],
-  async handler(kernel) {
-    return verifyAudit(kernel.db, await checkpointConfigOf(kernel.db, kernel.home));
+  async handler(context) {
+    return verifyAudit(context.db, await checkpointConfigOf(context.db, context.home));
   },
 });
 
@@ -95,9 +104,13 @@ export const auditCheckpointSyscall = defineSyscall({
       signature: z.string(),
     })
     .nullable(),
+  cli: {
+    positional: [],
+    examples: ['aos audit checkpoint', 'AOS_AUDIT_CHECKPOINTS=/mnt/worm/aos.jsonl aos audit checkpoint'],
+  },
   capability: 'audit.checkpoint',
   errors: ['unavailable', 'invalid_input'],
-  async handler(kernel) {
-    return (await writeCheckpoint(kernel.db, await checkpointConfigOf(kernel.db, kernel.home))) ?? null;
+  async handler(context) {
+    return (await writeCheckpoint(context.db, await checkpointConfigOf(context.db, context.home))) ?? null;
   },
 });

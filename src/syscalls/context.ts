@@ -37,10 +37,14 @@ export const contextSyscall = defineSyscall({
     accounting: z.record(z.string(), z.unknown()).nullable(),
     usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }).passthrough().nullable(),
   }),
+  cli: {
+    positional: ['pid'],
+    examples: ['aos context 12', 'aos context 12 --step 7', 'aos context 12 --json'],
+  },
   capability: 'process.inspect',
   readOnly: true,
   errors: ['invalid_input', 'not_found', 'conflict'],
-  async handler(kernel, input) {
-    return inspectContext(kernel, input.pid, input.step) as never;
+  async handler(context, input) {
+    return inspectContext(context, input.pid, input.step) as never;
   },
 });

@@ -30,8 +30,8 @@ export const cpuSyscall = defineSyscall({
   capability: 'cpu.read',
   readOnly: true,
   errors: [],
-  async handler(kernel) {
-    return listDevices(kernel.db);
+  async handler(context) {
+    return listDevices(context.db);
   },
 });
 
@@ -60,8 +60,8 @@ export const cpuSetSyscall = defineSyscall({
   output: deviceSchema,
   capability: 'cpu.configure',
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    const device = await setDevice(kernel.db, input.name, {
+  async handler(context, input) {
+    const device = await setDevice(context.db, input.name, {
       ...(input.maxConcurrent === undefined ? {} : { maxConcurrent: input.maxConcurrent }),
       ...(input.rpm === undefined ? {} : { requestsPerMinute: input.rpm }),
       ...(input.tpm === undefined ? {} : { tokensPerMinute: input.tpm }),
@@ -70,7 +70,7 @@ export const cpuSetSyscall = defineSyscall({
       ...(input.cacheWritePrice === undefined ? {} : { cacheWritePrice: input.cacheWritePrice }),
       ...(input.outputPrice === undefined ? {} : { outputPrice: input.outputPrice }),
     });
-    kernel.poke();
+    context.poke();
     return device;
   },
 });
@@ -96,8 +96,8 @@ export const budgetSyscall = defineSyscall({
   }),
   capability: 'cpu.configure',
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    await setOwnerBudget(kernel.db, input.owner, input.maxTokens ?? null, input.maxCost ?? null);
+  async handler(context, input) {
+    await setOwnerBudget(context.db, input.owner, input.maxTokens ?? null, input.maxCost ?? null);
     return { owner: input.owner, maxTokens: input.maxTokens ?? null, maxCost: input.maxCost ?? null };
   },
 });

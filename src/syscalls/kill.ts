@@ -19,11 +19,16 @@ export const killSyscall = defineSyscall({
     })
     .strict(),
   output: z.object({ pid: z.number().int(), signal: z.string(), state: processStateSchema }),
+  cli: {
+    positional: ['pid', 'signal'],
+    examples: ['aos kill 12', 'aos kill 12 KILL', 'aos kill 12 --signal STOP --json'],
+  },
+  sql: 'aos.kill',
   capability: 'process.signal',
   errors: ['invalid_input', 'not_found', 'conflict'],
-  async handler(kernel, input) {
-    const state = await sendSignal(kernel.db, input.pid, input.signal);
-    kernel.poke();
+  async handler(context, input) {
+    const state = await sendSignal(context.db, input.pid, input.signal);
+    context.poke();
     return { pid: input.pid, signal: input.signal, state };
   },
 });

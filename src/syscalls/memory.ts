@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { AosError } from '../errors.js';
 import { memoryKindSchema, memorySchema } from '../memory/memory.js';
-import { parseImportFile, readLinesFile } from '../memory/memory-lines.js';
+import { parseImportFile } from '../memory/memory-lines.js';
 import { addMemories, forgetMemories, getMemory, listMemories } from '../memory/memory-store.js';
 import { defaultSearchWeights, searchMemories } from '../memory/search.js';
 import { contentDigest, defineSyscall } from './syscall.js';
@@ -66,7 +66,25 @@ export const memAddSyscall = defineSyscall({
     })
     .strict(),
   output: memorySchema,
+  cli: {
+    positional: ['text'],
+    examples: [
+      'aos mem add --ns agent:researcher "The staging database is read-only on Fridays" --kind fact',
+      'aos mem add --ns owner:local "Ada prefers short answers" --id prefs --importance 0.9 --json',
+    ],
+  },
+  tool: {
+    description:
+      "Store a text in long-term memory, to recall later (also in later runs of this agent). The namespace (ns) is this agent's (agent:NAME) unless it names this process's (process:PID) or its owner's (owner:NAME).",
+    fields: ['ns', 'text', 'id', 'kind', 'importance', 'thread'],
+    given: (caller) => ({ ns: caller.namespaces[1]! }),
+    annotations: {},
+    aliases: ['remember'],
+    renamed: { namespace: 'ns' },
+    text: (memory) => JSON.stringify({ namespace: memory.namespace, id: memory.id }),
+  },
   capability: 'memory.write',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: ['invalid_input', 'conflict'],
   // The audit log keeps the memory's size and digest, not its text (nor its meta).
   auditInput: ({ text, meta, ...rest }) => ({
@@ -74,12 +92,12 @@ export const memAddSyscall = defineSyscall({
     text: contentDigest(text),
     ...(meta === undefined ? {} : { meta: contentDigest(JSON.stringify(meta)) }),
   }),
-  async handler(kernel, input, caller) {
+  async handler(context, input, caller) {
     const [memory] = await addMemories(
-      kernel.db,
+      context.db,
       input.ns,
       [{ ...input, ...(caller.pid === undefined ? {} : { sourcePid: caller.pid }) }],
-      { embedder: kernel.embedder },
+      { embedder: context.embedder },
     );
     return memory!;
   },
@@ -90,10 +108,23 @@ export const memGetSyscall = defineSyscall({
   summary: 'Show one memory by its id',
   input: z.object({ ns: namespace, id: z.string().min(1).describe('the memory id') }).strict(),
   output: memorySchema,
+  cli: {
+    positional: ['id'],
+    examples: ['aos mem get --ns agent:researcher m12', 'aos mem get --ns process:7 p3 --json'],
+  },
+  tool: {
+    description:
+      "Read one memory by its id. The namespace (ns) is this agent's (agent:NAME) unless it names this process's (process:PID) or its owner's (owner:NAME).",
+    fields: ['ns', 'id'],
+    given: (caller) => ({ ns: caller.namespaces[1]! }),
+    annotations: { readOnly: true, idempotent: true },
+    renamed: { namespace: 'ns' },
+  },
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: [...memoryErrors],
-  handler: (kernel, input) => getMemory(kernel.db, input.ns, input.id),
+  handler: (context, input) => getMemory(context.db, input.ns, input.id),
 });
 
 export const memListSyscall = defineSyscall({
@@ -114,11 +145,20 @@ export const memListSyscall = defineSyscall({
     })
     .strict(),
   output: z.array(memorySchema),
+  cli: {
+    positional: [],
+    examples: [
+      'aos mem ls --ns agent:researcher',
+      'aos mem ls --ns bench:c1 --thread s3 --json',
+      'aos mem ls --kind fact',
+    ],
+  },
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   readOnly: true,
   errors: [...memoryErrors],
-  handler: (kernel, input) =>
-    listMemories(kernel.db, {
+  handler: (context, input) =>
+    listMemories(context.db, {
       namespace: input.ns,
       kind: input.kind,
       thread: input.thread,
@@ -131,10 +171,22 @@ export const memForgetSyscall = defineSyscall({
   summary: 'Forget (delete) a memory',
   input: z.object({ ns: namespace, id: z.string().min(1).describe('the memory id') }).strict(),
   output: z.object({ namespace: z.string(), id: z.string(), forgotten: z.literal(true) }),
+  cli: { positional: ['id'], examples: ['aos mem forget --ns agent:researcher m12'] },
+  tool: {
+    description:
+      "Delete a memory by id. The namespace (ns) is this agent's (agent:NAME) unless it names this process's (process:PID) or its owner's (owner:NAME).",
+    fields: ['ns', 'id'],
+    given: (caller) => ({ ns: caller.namespaces[1]! }),
+    // Forgetting twice leaves the same memories, but the second call is not_found: not re-run after a crash.
+    annotations: { destructive: true },
+    aliases: ['forget'],
+    renamed: { namespace: 'ns' },
+  },
   capability: 'memory.write',
+  reaches: (input) => ({ namespaces: [input.ns ?? '*'] }),
   errors: [...memoryErrors],
-  async handler(kernel, input) {
-    const gone = await forgetMemories(kernel.db, input.ns, [input.id]);
+  async handler(context, input) {
+    const gone = await forgetMemories(context.db, input.ns, [input.id]);
     if (gone.length === 0) {
       throw new AosError('not_found', `no memory "${input.id}" in ${input.ns}`, {
         hint: `list memories with: aos mem ls --ns ${input.ns}`,
@@ -191,30 +243,31 @@ export const memSearchSyscall = defineSyscall({
   input: memSearchInputSchema,
   output: z.array(searchResultSchema),
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: input.ns }),
   readOnly: true,
   errors: [...memoryErrors],
-  handler: (kernel, input) =>
-    searchMemories(kernel.db, {
+  handler: (context, input) =>
+    searchMemories(context.db, {
       namespaces: input.ns,
       query: input.query,
       k: input.k,
       kinds: input.kind,
       expandNeighbours: input.neighbours,
       weights: input.weights,
-      embedder: kernel.embedder,
+      embedder: context.embedder,
     }),
 });
 
 export const memImportSyscall = defineSyscall({
   name: 'mem import',
-  summary: 'Import memories from a JSON-lines file, all or nothing',
+  summary: 'Import memories from JSON lines, all or nothing (aos mem import reads them from a host file)',
   input: z
     .object({
       ns: namespace,
-      file: z
+      lines: z
         .string()
-        .min(1)
         .describe('JSON lines: {"id","text","time"?,"thread"?,"seq"?,"kind"?,"importance"?,"meta"?}'),
+      source: z.string().min(1).default('input').describe('what errors name the lines by (a file name)'),
     })
     .strict(),
   output: z.object({
@@ -223,17 +276,20 @@ export const memImportSyscall = defineSyscall({
     embeddingModel: z.string().nullable(),
   }),
   capability: 'memory.write',
+  reaches: (input) => ({ namespaces: [input.ns] }),
   errors: ['invalid_input', 'conflict'],
-  async handler(kernel, input, caller) {
-    const items = parseImportFile(readLinesFile(input.file), input.file);
+  // The audit log keeps the lines' size and digest, not the memories.
+  auditInput: ({ lines, ...rest }) => ({ ...rest, lines: contentDigest(lines) }),
+  async handler(context, input, caller) {
+    const items = parseImportFile(input.lines, input.source);
     const sourcePid = caller.pid;
     await addMemories(
-      kernel.db,
+      context.db,
       input.ns,
       items.map((item) => (sourcePid === undefined ? item : { ...item, sourcePid })),
-      { embedder: kernel.embedder, returnMemories: false },
+      { embedder: context.embedder, returnMemories: false },
     );
-    const model = await kernel.db.query<{ embedding_model: string | null }>(
+    const model = await context.db.query<{ embedding_model: string | null }>(
       'select embedding_model from aos.memories where namespace = $1 order by id desc limit 1',
       [input.ns],
     );

@@ -1,5 +1,6 @@
 /** pages, recall: what the memory manager paged out of a process's context, and finding it again. */
 import { z } from 'zod';
+import { AosError } from '../errors.js';
 import { listMemories } from '../memory/memory-store.js';
 import { recallMemories } from '../memory/recall.js';
 import { getProcessRow } from '../process/process-table.js';
@@ -22,15 +23,17 @@ export const pagesSyscall = defineSyscall({
       createdAt: z.string(),
     }),
   ),
+  cli: { positional: ['pid'], examples: ['aos pages 12', 'aos pages 12 --json'] },
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: [processNamespace(input.pid)] }),
   readOnly: true,
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    await getProcessRow(kernel.db, input.pid);
+  async handler(context, input) {
+    await getProcessRow(context.db, input.pid);
     const namespace = processNamespace(input.pid);
-    const exists = await kernel.db.query('select 1 from aos.namespaces where name = $1', [namespace]);
+    const exists = await context.db.query('select 1 from aos.namespaces where name = $1', [namespace]);
     if (exists.rowCount === 0) return [];
-    const pages = await listMemories(kernel.db, {
+    const pages = await listMemories(context.db, {
       namespace,
       kind: 'page',
       thread: 'context',
@@ -66,6 +69,11 @@ export const recallSyscall = defineSyscall({
       pid: pidSchema.describe('the process'),
       query: z.string().min(1).describe('a page or memory id (p3), or words to search for'),
       k: z.coerce.number().int().min(1).max(100).default(5).describe('how many results for a query'),
+      ns: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("only this one of the process's namespaces (default: all three)"),
     })
     .strict(),
   output: z.array(
@@ -77,16 +85,44 @@ export const recallSyscall = defineSyscall({
       text: z.string(),
     }),
   ),
+  cli: {
+    positional: ['pid', 'query'],
+    examples: [
+      'aos recall 12 p3',
+      'aos recall 12 "what did the logs say about the outage"',
+      'aos recall 12 vault --k 3 --json',
+    ],
+  },
+  tool: {
+    description:
+      'Find memories: by id (e.g. a page id "p7"), or by query (words or a question), in this process’s, its agent’s and its owner’s namespaces (or only the one named by ns).',
+    fields: ['query', 'k', 'ns'],
+    given: (caller) => ({ pid: caller.pid }),
+    annotations: { readOnly: true, idempotent: true },
+    // Earlier agent files call recall {"id": "p7"} or name a namespace.
+    renamed: { id: 'query', namespace: 'ns' },
+  },
   capability: 'memory.read',
+  reaches: (input) => ({ namespaces: [input.ns ?? processNamespace(input.pid)] }),
   readOnly: true,
-  errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    const process = await getProcessRow(kernel.db, input.pid);
+  errors: ['invalid_input', 'not_found', 'forbidden'],
+  async handler(context, input) {
+    const process = await getProcessRow(context.db, input.pid);
     const namespaces = processNamespaces({
       pid: process.pid,
       agentName: process.agent_name,
       owner: process.owner,
     });
-    return recallMemories(kernel.db, namespaces, input.query, { k: input.k, embedder: kernel.embedder });
+    if (input.ns !== undefined && !namespaces.includes(input.ns)) {
+      throw new AosError(
+        'invalid_input',
+        `recall: ${input.ns} is not one of process ${input.pid}'s namespaces`,
+        {
+          hint: `use one of: ${namespaces.join(', ')}`,
+        },
+      );
+    }
+    const chosen = input.ns === undefined ? namespaces : [input.ns];
+    return recallMemories(context.db, chosen, input.query, { k: input.k, embedder: context.embedder });
   },
 });

@@ -15,11 +15,12 @@ export const psSyscall = defineSyscall({
     })
     .strict(),
   output: z.array(processSchema),
+  cli: { positional: [], examples: ['aos ps', 'aos ps --all --json', 'aos ps --state waiting'] },
   capability: 'process.list',
   readOnly: true,
   errors: ['invalid_input'],
-  async handler(kernel, input) {
-    const rows = await listProcessRows(kernel.db, {
+  async handler(context, input) {
+    const rows = await listProcessRows(context.db, {
       all: input.all,
       ...(input.ppid === undefined ? {} : { ppid: input.ppid }),
       ...(input.state === undefined ? {} : { states: [input.state] }),

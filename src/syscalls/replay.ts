@@ -4,7 +4,7 @@ import { forkProcess } from '../process/fork.js';
 import { getProcessRow, toProcess } from '../process/process-table.js';
 import { replayProcess } from '../trust/replay.js';
 import { pidSchema, processSchema } from './schemas.js';
-import { defineSyscall } from './syscall.js';
+import { contentDigest, defineSyscall } from './syscall.js';
 
 const endSchema = z.object({
   exitStatus: z.number().int().nullable(),
@@ -27,11 +27,12 @@ export const replaySyscall = defineSyscall({
     recorded: endSchema,
     replayed: endSchema.nullable(),
   }),
+  cli: { positional: ['pid'], examples: ['aos replay 12', 'aos replay 12 --json'] },
   capability: 'process.replay',
   readOnly: true,
   errors: ['not_found', 'conflict'],
-  async handler(kernel, input) {
-    return replayProcess(kernel, input.pid);
+  async handler(context, input) {
+    return replayProcess(context, input.pid);
   },
 });
 
@@ -52,20 +53,29 @@ export const forkSyscall = defineSyscall({
         .regex(/^(openai|anthropic):.+$/, 'openai:MODEL or anthropic:MODEL')
         .optional()
         .describe('a model for the fork'),
-      prompt: z.string().optional().describe('a file whose text becomes the fork’s system prompt'),
+      prompt: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('the fork’s system prompt (aos fork --prompt reads it from a file)'),
     })
     .strict(),
   output: processSchema,
   capability: 'process.spawn',
+  // The audit log keeps the prompt's size and digest, not its text.
+  auditInput: ({ prompt, ...rest }) => ({
+    ...rest,
+    ...(prompt === undefined ? {} : { prompt: contentDigest(prompt) }),
+  }),
   errors: ['invalid_input', 'not_found'],
-  async handler(kernel, input) {
-    const pid = await forkProcess(kernel.db, {
+  async handler(context, input) {
+    const pid = await forkProcess(context.db, {
       pid: input.pid,
       at: input.at,
       ...(input.model === undefined ? {} : { model: input.model }),
-      ...(input.prompt === undefined ? {} : { promptFile: input.prompt }),
+      ...(input.prompt === undefined ? {} : { prompt: input.prompt }),
     });
-    kernel.poke();
-    return toProcess(await getProcessRow(kernel.db, pid));
+    context.poke();
+    return toProcess(await getProcessRow(context.db, pid));
   },
 });

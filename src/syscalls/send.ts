@@ -10,17 +10,26 @@ export const sendSyscall = defineSyscall({
     .object({ pid: pidSchema.describe('the receiving process'), message: z.string().describe('the text') })
     .strict(),
   output: z.object({ pid: z.number().int(), messageId: z.number().int() }),
+  cli: { positional: ['pid', 'message'], examples: ['aos send 12 "the build is green"'] },
+  tool: {
+    description: "Put a message in process pid's mailbox (it takes it with recv).",
+    fields: ['pid', 'message'],
+    annotations: {},
+    transactional: true,
+    touches: (input) => [Number(input.pid)],
+  },
+  sql: 'aos.send',
   capability: 'process.send',
   errors: ['invalid_input', 'not_found', 'conflict'],
   // The audit log keeps the message's size and digest, not its text.
   auditInput: ({ message, ...rest }) => ({ ...rest, message: contentDigest(message) }),
-  async handler(kernel, input, caller) {
-    const result = await kernel.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
+  async handler(context, input, caller) {
+    const result = await context.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
       input.pid,
       input.message,
       caller.pid ?? null,
     ]);
-    kernel.poke();
+    context.poke();
     return { pid: input.pid, messageId: result.rows[0]!.id };
   },
 });

@@ -43,34 +43,66 @@ export const spawnSyscall = defineSyscall({
     })
     .strict(),
   output: processSchema,
+  cli: {
+    positional: ['agent', 'input'],
+    examples: [
+      'aos spawn agents/researcher.md "the history of PostgreSQL"',
+      'aos spawn researcher "vacuum" --priority 5 --max-steps 20 --json',
+    ],
+  },
+  tool: {
+    description:
+      'Start a child process running the named agent (one listed under agents: in this agent file) with the given input. Returns its pid at once; use wait to collect its result.',
+    fields: ['agent', 'input', 'priority'],
+    annotations: {},
+    transactional: true,
+    text: (process) => JSON.stringify({ pid: process.pid }),
+  },
+  sql: 'aos.spawn',
   capability: 'process.spawn',
+  reaches: (input) => ({ agents: [input.agent] }),
   errors: ['invalid_input', 'not_found', 'forbidden'],
   // The audit log keeps the task's size and digest, not its text.
   auditInput: ({ input, ...rest }) => ({ ...rest, input: contentDigest(input) }),
-  async handler(kernel, input, caller) {
-    let agent = input.agent;
+  async handler(context, input, caller) {
     if (input.priority !== undefined && input.nice !== undefined) {
       throw new AosError('invalid_input', 'spawn: give --priority or --nice, not both', {
         hint: 'priority = -nice',
       });
     }
     let priority = input.priority ?? (input.nice === undefined ? undefined : -input.nice);
-    const definition = looksLikeFile(agent)
-      ? await kernel.register(agent)
-      : await getAgentDefinition(kernel.db, agent);
-    agent = definition.name;
-    if (looksLikeFile(input.agent)) priority ??= definition.priority;
+    const file = looksLikeFile(input.agent);
+    if (file && caller.kind === 'process') {
+      // A process names the agents it may spawn; reading a host file is the CLI's and the library's.
+      throw new AosError('forbidden', `spawn: a process spawns agents by name, not the file ${input.agent}`, {
+        hint: 'list the agent file under agents: in the agent file; then spawn it by its name',
+        details: { rule: 'spawn:file' },
+      });
+    }
+    const definition = file
+      ? await context.register(input.agent)
+      : await getAgentDefinition(context.db, input.agent);
+    if (file) priority ??= definition.priority;
+    if (caller.kind === 'process') {
+      // A child never runs ahead of its parent.
+      if (priority !== undefined && priority > caller.priority) {
+        throw new AosError(
+          'forbidden',
+          `spawn: priority ${priority} is above this process's own (${caller.priority}); a child runs at most at its parent's priority`,
+          { hint: `give a priority up to ${caller.priority}`, details: { rule: 'priority' } },
+        );
+      }
+      priority ??= caller.priority;
+    }
     if (definition.program === undefined) {
-      const specs = kernel.tools.select(definition.tools, `agent ${definition.name}`).map(toolSpecOf);
+      const specs = context.tools.select(definition.tools, `agent ${definition.name}`).map(toolSpecOf);
       checkAgentWindow(definition, specs, input.input, input.model);
     }
-    if (caller.kind === 'process' && caller.pid === undefined) {
-      throw new AosError('invalid_input', 'a process caller needs a pid');
-    }
-    const pid = await spawnProcess(kernel.db, {
-      agent,
+    const pid = await spawnProcess(context.db, {
+      agent: definition.name,
       input: input.input,
-      ppid: input.ppid ?? caller.pid ?? null,
+      ppid: caller.kind === 'process' ? caller.pid : (input.ppid ?? null),
+      ...(caller.kind === 'process' ? { owner: caller.owner } : {}),
       ...(priority === undefined ? {} : { priority }),
       ...(input.model === undefined ? {} : { model: input.model }),
       limits: {
@@ -80,8 +112,8 @@ export const spawnSyscall = defineSyscall({
         ...(input.maxCost === undefined ? {} : { max_cost: input.maxCost }),
       },
     });
-    kernel.poke();
-    return toProcess(await getProcessRow(kernel.db, pid));
+    context.poke();
+    return toProcess(await getProcessRow(context.db, pid));
   },
 });
 

@@ -6,18 +6,49 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
-import type { Kernel } from '../kernel.js';
+import type { CliFace, ToolFace } from './faces.js';
+import type { SyscallContext } from './syscall-context.js';
 
-/** Who makes a call, and what they may do. */
-export interface Caller {
-  kind: 'user' | 'process';
-  pid?: number;
+/** Who makes a call, and what they may do: the local user, or a process. */
+export type Caller = UserCaller | ProcessCaller;
+
+/** The machine's user (the CLI, the library). */
+export interface UserCaller {
+  kind: 'user';
+  pid?: undefined;
   /** Capability patterns: "process.spawn", "process.*", "*". */
   capabilities: string[];
 }
 
+/**
+ * A process calling through its tools. Its rights are data derived from its agent
+ * definition (tools, `agents:`) and narrowed by its parent's (see process-caller.ts).
+ */
+export interface ProcessCaller {
+  kind: 'process';
+  pid: number;
+  owner: string;
+  priority: number;
+  /** The capabilities it holds: its definition's, intersected with its parent's. */
+  capabilities: string[];
+  /** The capabilities its own definition grants (to tell an inherited denial from its own). */
+  ownCapabilities: string[];
+  /** The agents it may spawn ("*": any): its `agents:`, intersected with its parent's. */
+  spawn: string[];
+  /** The namespaces it may use: its own, its agent's, its owner's. */
+  namespaces: string[];
+  /** Its parent, when it has one. */
+  ppid: number | null;
+}
+
 /** The caller for the CLI and the library: the machine's user, with every capability. */
-export const localUser: Caller = { kind: 'user', capabilities: ['*'] };
+export const localUser: UserCaller = { kind: 'user', capabilities: ['*'] };
+
+/** What a call reaches, for the rules that depend on its input (namespaces, spawn rights). */
+export interface Reach {
+  namespaces?: readonly string[];
+  agents?: readonly string[];
+}
 
 export interface Syscall<Input extends z.ZodType = z.ZodType, Output extends z.ZodType = z.ZodType> {
   name: string;
@@ -32,7 +63,15 @@ export interface Syscall<Input extends z.ZodType = z.ZodType, Output extends z.Z
   readOnly?: boolean;
   /** What the audit log records of the input; default the input itself (e.g. a digest instead of a file's content). */
   auditInput?(input: z.output<Input>): unknown;
-  handler(kernel: Kernel, input: z.output<Input>, caller: Caller): Promise<z.input<Output>>;
+  /** The namespaces and agents a call reaches, checked against a process caller's rights. */
+  reaches?(input: z.output<Input>): Reach;
+  /** The CLI face (every syscall has one, `aos NAME`): positional arguments and examples. */
+  cli?: CliFace;
+  /** The agent-tool face, when agents may call it: `NAME` with "_" for " ". */
+  tool?: ToolFace<z.input<Input>, z.output<Output>>;
+  /** The SQL function that runs the same state change, when there is one (`aos.kill`). */
+  sql?: string;
+  handler(context: SyscallContext, input: z.output<Input>, caller: Caller): Promise<z.input<Output>>;
 }
 
 /**
@@ -49,14 +88,4 @@ export function defineSyscall<Input extends z.ZodType, Output extends z.ZodType>
   syscall: Syscall<Input, Output>,
 ): Syscall<Input, Output> {
   return syscall;
-}
-
-/** Whether `capabilities` grant `needed`; patterns end in ".*" or are "*". */
-export function grants(capabilities: readonly string[], needed: string): boolean {
-  return capabilities.some(
-    (pattern) =>
-      pattern === '*' ||
-      pattern === needed ||
-      (pattern.endsWith('.*') && needed.startsWith(pattern.slice(0, -1))),
-  );
 }

@@ -44,19 +44,27 @@ export const traceSyscall = defineSyscall({
       .optional()
       .describe('with --otlp: what was sent, and where'),
   }),
+  cli: {
+    positional: ['pid'],
+    examples: [
+      'aos trace 12',
+      'aos trace 12 --json',
+      'OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 aos trace 12 --otlp',
+    ],
+  },
   capability: 'process.trace',
   readOnly: true,
   errors: ['not_found'],
-  async handler(kernel, input) {
-    const trace = await traceOf(kernel.db, input.pid);
+  async handler(context, input) {
+    const trace = await traceOf(context.db, input.pid);
     if (!input.otlp) return trace;
-    if (kernel.otlp === undefined) {
+    if (context.otlp === undefined) {
       throw new AosError('unavailable', 'no OTLP endpoint is set', {
         hint: 'set OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://localhost:4318 (an OpenTelemetry Collector)',
         retryable: false,
       });
     }
-    const { traceId, spans, endpoint } = await kernel.otlp.exportProcess(input.pid);
+    const { traceId, spans, endpoint } = await context.otlp.exportProcess(input.pid);
     return { ...trace, exported: { traceId, spans, endpoint } };
   },
 });

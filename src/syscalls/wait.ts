@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { AosError } from '../errors.js';
-import { getProcessRow, toProcess } from '../process/process-table.js';
+import { getProcessRow, reapProcess, toProcess } from '../process/process-table.js';
 import { pidSchema, processSchema } from './schemas.js';
 import { defineSyscall } from './syscall.js';
 
@@ -16,21 +16,19 @@ export const waitSyscall = defineSyscall({
     })
     .strict(),
   output: processSchema,
+  cli: { positional: ['pid'], examples: ['aos wait 12', 'aos wait 12 --timeout 30s --json'] },
   capability: 'process.wait',
   readOnly: true,
   errors: ['invalid_input', 'not_found', 'conflict', 'timeout'],
-  async handler(kernel, input) {
+  async handler(context, input) {
     const deadline =
       input.timeout === undefined
         ? Number.POSITIVE_INFINITY
         : Date.now() + parseDuration(input.timeout, 'timeout');
     for (;;) {
-      const row = await getProcessRow(kernel.db, input.pid);
+      const row = await getProcessRow(context.db, input.pid);
       if (row.state === 'exited') {
-        await kernel.db.query(
-          'update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1',
-          [row.pid],
-        );
+        await reapProcess(context.db, row.pid);
         return toProcess(row);
       }
       if (row.state === 'stopped' && row.wait_reason === 'diverged') {
@@ -47,7 +45,7 @@ export const waitSyscall = defineSyscall({
           hint: `it is ${row.state}; wait longer, or stop it with: aos kill ${input.pid}`,
         });
       }
-      await kernel.waitForChange(Math.min(remaining, 1000), row.pid);
+      await context.waitForChange(Math.min(remaining, 1000), row.pid);
     }
   },
 });

@@ -1,84 +1,35 @@
-/** aos fs ls, cat, write, rm, history, grep, diff, export, import: the agent file system from the shell. */
+/**
+ * The file-system commands whose CLI face differs from the syscall's: fs cat writes the
+ * bytes as they are, fs write reads a host file or standard input, fs export and fs import
+ * write and read host directories. The others (ls, rm, history, grep, diff) come from the table.
+ */
 import { type FileHandle, open } from 'node:fs/promises';
 import { z } from 'zod';
 import { AosError } from '../../errors.js';
 import { checkFileSize, formatBytes, maxFileBytesOf } from '../../fs/content.js';
+import { writeHostTree } from '../../fs/export-tree.js';
 import { contentBytes } from '../../fs/file-version.js';
 import { readStreamBounded } from '../../fs/host-files.js';
+import { readHostTree } from '../../fs/import-tree.js';
+import { fsCatSyscall } from '../../syscalls/fs-read.js';
 import {
-  fsCatSyscall,
-  fsDiffSyscall,
-  fsGrepSyscall,
-  fsHistorySyscall,
-  fsListSyscall,
-} from '../../syscalls/fs-read.js';
-import { namespaceSchema, writtenFileSchema } from '../../syscalls/fs-schemas.js';
-import {
-  fsExportSyscall,
-  fsImportSyscall,
-  fsRemoveSyscall,
-  fsWriteSyscall,
-} from '../../syscalls/fs-write.js';
-import { defineCommand, syscallCommand } from '../command.js';
-
-/** "1 file", "2 files". */
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-/** Rows of cells as aligned columns. */
-function columns(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows
-    .map((row) =>
-      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
-    )
-    .join('\n');
-}
-
-export const fsListCommand = syscallCommand(fsListSyscall, {
-  positional: ['path'],
-  examples: ['aos fs ls --ns process:12', 'aos fs ls --ns agent:researcher /notes --recursive --json'],
-  format: (entries) =>
-    entries.length === 0
-      ? '(empty)'
-      : columns([
-          ['TYPE', 'KIND', 'VERSION', 'SIZE', 'UPDATED', 'PATH'],
-          ...entries.map((entry) =>
-            entry.type === 'directory'
-              ? [
-                  'dir',
-                  '-',
-                  '-',
-                  `${plural(entry.files, 'file')}, ${formatBytes(entry.size)}`,
-                  entry.updatedAt,
-                  `${entry.path}/`,
-                ]
-              : [
-                  'file',
-                  entry.kind ?? '-',
-                  String(entry.version),
-                  formatBytes(entry.size),
-                  entry.updatedAt,
-                  entry.path,
-                ],
-          ),
-        ]),
-});
+  exportReportSchema,
+  importReportSchema,
+  namespaceSchema,
+  writtenFileSchema,
+} from '../../syscalls/fs-schemas.js';
+import { fsExportSyscall, fsImportSyscall, fsWriteSyscall } from '../../syscalls/fs-write.js';
+import { defineCommand } from '../command.js';
+import { plural } from '../text-formats.js';
 
 export const fsCatCommand = defineCommand({
   name: fsCatSyscall.name,
   summary: fsCatSyscall.summary,
   input: fsCatSyscall.input,
-  positional: ['path'],
+  positional: fsCatSyscall.cli!.positional,
   output: fsCatSyscall.output,
   errors: fsCatSyscall.errors,
-  examples: [
-    'aos fs cat --ns process:12 /notes/plan.md',
-    'aos fs cat --ns process:12 /notes/plan.md --version 2',
-    'aos fs cat --ns agent:researcher /logo.png > logo.png',
-    'aos fs cat --ns process:12 /notes/plan.md --json',
-  ],
+  examples: fsCatSyscall.cli!.examples,
   async run(context, input) {
     const kernel = await context.kernel();
     const file = await kernel.call('fs cat', input);
@@ -172,70 +123,34 @@ export const fsWriteCommand = defineCommand({
       : `unchanged: ${file.path} version ${file.version} already has this content (${formatBytes(file.size)})`,
 });
 
-export const fsRemoveCommand = syscallCommand(fsRemoveSyscall, {
-  positional: ['path'],
-  examples: ['aos fs rm --ns process:12 /notes/old.md', 'aos fs rm --ns process:12 /notes/old.md --json'],
-  format: (file) =>
-    `removed ${file.path} (version ${file.version} is the removal; earlier versions stay: aos fs history --ns ${file.namespace} ${file.path})`,
-});
-
-export const fsHistoryCommand = syscallCommand(fsHistorySyscall, {
-  positional: ['path'],
-  examples: [
-    'aos fs history --ns process:12 /notes/plan.md',
-    'aos fs history --ns process:12 /notes/plan.md --json',
-  ],
-  format: (versions) =>
-    columns([
-      ['VERSION', 'KIND', 'SIZE', 'AUTHOR', 'CREATED', 'SHA256'],
-      ...versions.map((each) => [
-        String(each.version),
-        each.kind,
-        each.kind === 'removed' ? '-' : formatBytes(each.size),
-        each.authorPid === null ? 'user' : `process ${each.authorPid}`,
-        each.createdAt,
-        each.sha256 === null ? '-' : each.sha256.slice(0, 16),
-      ]),
-    ]),
-});
-
-export const fsGrepCommand = syscallCommand(fsGrepSyscall, {
-  positional: ['pattern', 'path'],
-  examples: [
-    'aos fs grep --ns process:12 TODO',
-    "aos fs grep --ns agent:researcher '\\yerror\\y' /logs --ignore-case",
-    'aos fs grep --ns process:12 "a.b" --fixed --json',
-  ],
-  format: (found) =>
-    found.matches.length === 0
-      ? 'no matches'
-      : [
-          ...found.matches.map((match) => `${match.path}:${match.line}: ${match.text}`),
-          ...(found.truncated
-            ? ['(more matches: raise --max-matches, or narrow the path or the pattern)']
-            : []),
-        ].join('\n'),
-});
-
-export const fsDiffCommand = syscallCommand(fsDiffSyscall, {
-  positional: ['path'],
-  examples: [
-    'aos fs diff --ns process:12 /notes/plan.md',
-    'aos fs diff --ns process:12 /notes/plan.md --from 1 --to 3',
-    'aos fs diff --ns process:12 /notes/plan.md --json',
-  ],
-  format: (compared) =>
-    compared.identical
-      ? `versions ${compared.from?.version ?? 0} and ${compared.to.version} of ${compared.path} are identical`
-      : compared.diff.replace(/\n$/, ''),
-});
-
-export const fsExportCommand = syscallCommand(fsExportSyscall, {
+export const fsExportCommand = defineCommand({
+  name: fsExportSyscall.name,
+  summary:
+    'Export the latest files of a namespace (or of --path) to a new or empty host directory, all or nothing',
+  input: z
+    .object({
+      ns: namespaceSchema,
+      directory: z.string().min(1).describe('the host directory to create (or an empty one)'),
+      path: z.string().default('/').describe('the subtree to export (default /)'),
+    })
+    .strict(),
   positional: ['directory'],
+  output: exportReportSchema,
+  errors: [...fsExportSyscall.errors, 'conflict', 'forbidden'],
   examples: [
     'aos fs export --ns process:12 ./process-12-files',
     'aos fs export --ns agent:researcher ./notes --path /notes --json',
   ],
+  async run(context, input) {
+    const kernel = await context.kernel();
+    const tree = await kernel.call('fs export', { ns: input.ns, path: input.path });
+    // The host directory is written here, by the CLI face, never by the syscall.
+    return writeHostTree(
+      input.directory,
+      tree.namespace,
+      tree.files.map((file) => ({ ...file, content: Buffer.from(file.content, 'base64') })),
+    );
+  },
   format: (report) =>
     [
       `exported ${plural(report.files.length, 'file')} (${formatBytes(report.bytes)}) from ${report.namespace} to ${report.directory}`,
@@ -243,12 +158,47 @@ export const fsExportCommand = syscallCommand(fsExportSyscall, {
     ].join('\n'),
 });
 
-export const fsImportCommand = syscallCommand(fsImportSyscall, {
+export const fsImportCommand = defineCommand({
+  name: fsImportSyscall.name,
+  summary:
+    'Import a host directory into a namespace, all or nothing (symbolic links are not followed; unchanged files add no version)',
+  input: z
+    .object({
+      ns: namespaceSchema,
+      directory: z.string().min(1).describe('the host directory to read'),
+      path: z.string().default('/').describe('where in the namespace its files go (default /)'),
+    })
+    .strict(),
   positional: ['directory'],
+  output: importReportSchema,
+  errors: fsImportSyscall.errors,
   examples: [
     'aos fs import --ns agent:researcher ./reference',
     'aos fs import --ns owner:local ./docs --path /docs --json',
   ],
+  async run(context, input) {
+    // Every host file is read here, by the CLI face (no links followed, regular files only).
+    const tree = await readHostTree({
+      directory: input.directory,
+      path: input.path,
+      maxBytes: maxFileBytesOf(),
+    });
+    const kernel = await context.kernel();
+    const written = await kernel.call('fs import', {
+      ns: input.ns,
+      files: tree.files.map((file) => ({
+        path: file.path,
+        content: file.content.toString('base64'),
+        encoding: 'base64' as const,
+      })),
+    });
+    return {
+      ...written,
+      directory: tree.directory,
+      files: written.files.map((file, index) => ({ ...file, source: tree.files[index]!.source })),
+      skipped: tree.skipped,
+    };
+  },
   format: (report) =>
     [
       `imported ${plural(report.files.length, 'file')} into ${report.namespace}: ${plural(report.created, 'new version')}, ${report.unchanged} unchanged`,

@@ -1,78 +1,54 @@
-/** mem add, mem get, mem ls, mem forget, mem search (one query, or a batch file), mem import. */
+/** The memory commands whose CLI face differs from the syscall's: mem search (one query, or a batch file) and mem import (a host file). */
 import { z } from 'zod';
 import { AosError } from '../../errors.js';
-import type { Memory } from '../../memory/memory.js';
-import { parseLines, queryLineSchema, readLinesFile } from '../../memory/memory-lines.js';
+import { parseLines, queryLineSchema } from '../../memory/memory-lines.js';
 import {
-  memAddSyscall,
-  memForgetSyscall,
-  memGetSyscall,
   memImportSyscall,
-  memListSyscall,
   memSearchInputSchema,
   memSearchSyscall,
   searchResultSchema,
 } from '../../syscalls/memory.js';
-import { defineCommand, syscallCommand } from '../command.js';
+import { defineCommand } from '../command.js';
+import { readHostText } from '../host-text.js';
+import { oneLine } from '../text-formats.js';
 
-function oneLine(text: string, length: number): string {
-  const line = text.replace(/\s+/g, ' ');
-  return line.length <= length ? line : `${line.slice(0, length - 1)}…`;
-}
+/** The largest JSON-lines file mem import reads. */
+const maxImportBytes = 1 << 30;
 
-function formatMemory(memory: Memory): string {
-  const place = memory.thread === null ? '' : `  ${memory.thread}#${memory.seq ?? '-'}`;
-  return `${memory.namespace} ${memory.id} [${memory.kind}] ${memory.time}${place}\n${memory.text}`;
-}
-
-export const memAddCommand = syscallCommand(memAddSyscall, {
-  positional: ['text'],
-  examples: [
-    'aos mem add --ns agent:researcher "The staging database is read-only on Fridays" --kind fact',
-    'aos mem add --ns owner:local "Ada prefers short answers" --id prefs --importance 0.9 --json',
-  ],
-  format: (memory) => `remembered ${memory.namespace} ${memory.id}`,
-});
-
-export const memGetCommand = syscallCommand(memGetSyscall, {
-  positional: ['id'],
-  examples: ['aos mem get --ns agent:researcher m12', 'aos mem get --ns process:7 p3 --json'],
-  format: formatMemory,
-});
-
-export const memListCommand = syscallCommand(memListSyscall, {
-  positional: [],
-  examples: [
-    'aos mem ls --ns agent:researcher',
-    'aos mem ls --ns bench:c1 --thread s3 --json',
-    'aos mem ls --kind fact',
-  ],
-  format: (memories) =>
-    memories.length === 0
-      ? 'no memories'
-      : memories
-          .map(
-            (memory) =>
-              `${memory.namespace}  ${memory.id}  ${memory.kind.padEnd(9)} ${memory.time}  ${oneLine(memory.text, 80)}`,
-          )
-          .join('\n'),
-});
-
-export const memForgetCommand = syscallCommand(memForgetSyscall, {
-  positional: ['id'],
-  examples: ['aos mem forget --ns agent:researcher m12'],
-  format: (output) => `forgot ${output.namespace} ${output.id}`,
-});
-
-export const memImportCommand = syscallCommand(memImportSyscall, {
+export const memImportCommand = defineCommand({
+  name: memImportSyscall.name,
+  summary: 'Import memories from a JSON-lines file, all or nothing',
+  input: z
+    .object({
+      ns: memImportSyscall.input.shape.ns,
+      file: z
+        .string()
+        .min(1)
+        .describe('JSON lines: {"id","text","time"?,"thread"?,"seq"?,"kind"?,"importance"?,"meta"?}'),
+    })
+    .strict(),
   positional: ['file'],
+  output: memImportSyscall.output,
+  errors: memImportSyscall.errors,
   examples: [
     'aos mem import --ns bench:c1 conversation.jsonl',
     'aos mem import --ns agent:notes notes.jsonl --json',
   ],
+  async run(context, input) {
+    // The host file is read here, by the CLI face; the syscall takes the lines.
+    const lines = await readHostText(input.file, maxImportBytes, (reason) => cannotRead(input.file, reason));
+    const kernel = await context.kernel();
+    return kernel.call('mem import', { ns: input.ns, lines, source: input.file });
+  },
   format: (output) =>
     `imported ${output.imported} memories into ${output.namespace}${output.embeddingModel === null ? '' : ` (embedded with ${output.embeddingModel})`}`,
 });
+
+function cannotRead(file: string, reason: string): AosError {
+  return new AosError('invalid_input', `cannot read ${file}: ${reason}`, {
+    hint: 'give the path of a JSON-lines file (one JSON object per line)',
+  });
+}
 
 /** One line of `mem search --batch` output. */
 export const batchLineSchema = z.object({
@@ -117,7 +93,8 @@ export const memSearchCommand = defineCommand({
       return results;
     }
     // Every line is checked before the first search, so a bad file answers nothing.
-    const queries = parseLines(readLinesFile(batch!), queryLineSchema, batch!, '{"id","query"}');
+    const text = await readHostText(batch!, maxImportBytes, (reason) => cannotRead(batch!, reason));
+    const queries = parseLines(text, queryLineSchema, batch!, '{"id","query"}');
     for (const { value } of queries) {
       const results = await kernel.call('mem search', { ...options, query: value.query });
       const line = {

@@ -1,14 +1,15 @@
 /**
- * The kernel's own tools, what an agent uses to act as a process: finish, spawn,
- * wait, send, recv, sleep. They are transactional: each runs inside the
- * transaction that journals its step, so it happens exactly once, and a call that
- * must wait parks the process (waiting, sleeping) instead of holding a worker.
+ * The kernel tools that park or end the process: finish, wait, recv, sleep, approval.
+ * They are transactional: each runs inside the transaction that journals its step, so
+ * it happens exactly once, and a call that must wait parks the process (waiting,
+ * sleeping) instead of holding a worker. The other agent tools (spawn, send, fs_*,
+ * mem_*, recall) are faces of syscalls (src/syscalls/tool-face.ts); `wait` shares its
+ * reaping with the wait syscall (reapProcess).
  */
 import { z } from 'zod';
 import { parseDuration } from '../../duration.js';
 import { AosError } from '../../errors.js';
-import type { ProcessRow } from '../../process/process-table.js';
-import { spawnProcess } from '../../process/spawn.js';
+import { noSuchProcess, type ProcessRow, reapProcess } from '../../process/process-table.js';
 import type { Queryable } from '../../storage/db.js';
 import {
   defineTool,
@@ -49,44 +50,6 @@ const finish = defineTool({
   },
 });
 
-const spawn = defineTool({
-  name: 'spawn',
-  description:
-    'Start a child process running the named agent with the given input. Returns its pid at once; use wait to collect its result.',
-  input: z.object({
-    agent: z.string().min(1),
-    input: z.string().optional(),
-    priority: z.number().int().min(-20).max(20).optional(),
-  }),
-  annotations: {},
-  transactional: true,
-  async run(input, context) {
-    // Only what the file lists: an agent never spawns itself implicitly (a fork bomb).
-    const allowed = context.definition.agents ?? [];
-    if (!allowed.includes(input.agent) && !allowed.includes('*')) {
-      return errorResult(
-        allowed.length === 0
-          ? `forbidden: this agent may spawn no agent; list "${input.agent}" under agents: in its file`
-          : `forbidden: this agent may spawn only ${allowed.join(', ')}; "${input.agent}" is not listed under agents: in its file`,
-      );
-    }
-    // A child never runs ahead of its parent.
-    if (input.priority !== undefined && input.priority > context.process.priority) {
-      return errorResult(
-        `forbidden: priority ${input.priority} is above this process's own (${context.process.priority}); a child runs at most at its parent's priority`,
-      );
-    }
-    const pid = await spawnProcess(context.db, {
-      agent: input.agent,
-      input: input.input ?? '',
-      ppid: context.pid,
-      owner: context.process.owner,
-      priority: input.priority ?? context.process.priority,
-    });
-    return textResult(JSON.stringify({ pid }), { pid });
-  },
-});
-
 const wait = defineTool({
   name: 'wait',
   description:
@@ -100,19 +63,22 @@ const wait = defineTool({
       input.pid,
     ]);
     const row = child.rows[0];
-    if (row === undefined) return errorResult(`not_found: no process with pid ${input.pid}`);
-    if (row.pid === context.pid) return errorResult('invalid_input: a process cannot wait for itself');
+    if (row === undefined) return errorResult(noSuchProcess(input.pid));
+    if (row.pid === context.pid) {
+      return errorResult(new AosError('invalid_input', 'a process cannot wait for itself'));
+    }
     // Only a parent is woken when a process exits (aos.exit_process), so waiting for any other would never end.
     if (row.ppid !== context.pid) {
       return errorResult(
-        `invalid_input: process ${row.pid} is not a child of this process; wait collects only its own children`,
+        new AosError(
+          'invalid_input',
+          `process ${row.pid} is not a child of this process; wait collects only its own children`,
+          { hint: 'wait for the pids that spawn returned' },
+        ),
       );
     }
     if (row.state === 'exited') {
-      await context.db.query(
-        'update aos.processes set reaped_at = coalesce(reaped_at, now()) where pid = $1',
-        [row.pid],
-      );
+      await reapProcess(context.db, row.pid);
       const outcome = {
         pid: row.pid,
         exitStatus: row.exit_status,
@@ -124,34 +90,6 @@ const wait = defineTool({
     return blockOrTimeOut(context, input.timeout, 'waiting', 'child', { pid: input.pid }, () =>
       textResult(JSON.stringify({ pid: input.pid, timedOut: true }), { pid: input.pid, timedOut: true }),
     );
-  },
-});
-
-const send = defineTool({
-  name: 'send',
-  description: "Put a message in process pid's mailbox.",
-  input: z.object({ pid: z.number().int().positive(), message: z.string() }),
-  annotations: {},
-  transactional: true,
-  touches: (input) => [input.pid],
-  async run(input, context) {
-    // The tool runs inside the transaction that journals it: a refused send must not abort that transaction.
-    await context.db.query('savepoint aos_send');
-    try {
-      const result = await context.db.query<{ id: number }>('select aos.send_message($1, $2, $3) as id', [
-        input.pid,
-        input.message,
-        context.pid,
-      ]);
-      await context.db.query('release savepoint aos_send');
-      return textResult(JSON.stringify({ sent: true, messageId: result.rows[0]!.id }));
-    } catch (error) {
-      if (error instanceof AosError && (error.code === 'not_found' || error.code === 'conflict')) {
-        await context.db.query('rollback to savepoint aos_send');
-        return errorResult(`${error.code}: ${error.message}`);
-      }
-      throw error;
-    }
   },
 });
 
@@ -284,4 +222,4 @@ const approval = defineTool({
 });
 
 /** The process tools, in a fixed order. */
-export const processTools: Tool[] = [finish, spawn, wait, send, recv, sleep, approval];
+export const processTools: Tool[] = [finish, wait, recv, sleep, approval];

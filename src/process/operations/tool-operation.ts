@@ -6,9 +6,9 @@
  * and as done after; an idempotent one only when done. A call a dead worker left started
  * is run again if idempotent, else ends as unknown-outcome: never a silent duplicate.
  */
-import { toAosError } from '../../errors.js';
+import { AosError, toAosError } from '../../errors.js';
 import { writeFile } from '../../fs/write-file.js';
-import type { Tool, ToolOutcome } from '../../io/tool.js';
+import { errorResult, type Tool, type ToolOutcome } from '../../io/tool.js';
 import { processNamespace } from '../../trust/namespaces.js';
 import type { Execution, OperationSpec } from '../execution.js';
 import { digestOf, type JournalStep, type StepRecord } from '../journal.js';
@@ -75,7 +75,7 @@ async function runTool(
       slice,
       op,
       call,
-      `invalid_input: unknown tool "${call.name}"; the tools here are: ${known}`,
+      new AosError('invalid_input', `unknown tool "${call.name}"`, { hint: `the tools here are: ${known}` }),
     );
   }
   if (call.invalidArguments !== undefined) {
@@ -83,7 +83,10 @@ async function runTool(
       slice,
       op,
       call,
-      `invalid_input: the arguments for ${tool.name} are not a JSON object: ${call.invalidArguments.slice(0, 500)}`,
+      new AosError(
+        'invalid_input',
+        `the arguments for ${tool.name} are not a JSON object: ${call.invalidArguments.slice(0, 500)}`,
+      ),
     );
   }
   const parsed = tool.input.safeParse(call.arguments);
@@ -94,7 +97,9 @@ async function runTool(
       slice,
       op,
       call,
-      `invalid_input: bad arguments for ${tool.name}${where}: ${issue?.message ?? ''}`,
+      new AosError('invalid_input', `bad arguments for ${tool.name}${where}: ${issue?.message ?? ''}`, {
+        hint: 'see the tool’s input schema',
+      }),
     );
   }
   if (tool.transactional) return runTransactional(slice, op, tool, call, parsed.data);
@@ -125,13 +130,14 @@ async function recover(
   return { kind: 'done', recorded: { status: 'unknown-outcome', output, usage: null } };
 }
 
+/** A call refused before it ran: its result is the error envelope. */
 async function failedCall(
   slice: Slice,
   op: number,
   call: ToolCallRequest,
-  text: string,
+  error: AosError,
 ): Promise<LiveOutcome> {
-  const output = { content: text, isError: true };
+  const output = resultOutput(errorResult(error));
   await slice.appendResult({
     kind: 'tool',
     name: call.name,
@@ -170,7 +176,6 @@ async function runTransactional(
       callId: call.callId,
       op,
       signal: slice.control.everything.signal,
-      definition: slice.execution.definition,
       db: tx,
       process: row,
     });
@@ -261,25 +266,16 @@ async function runPlain(
       callId: call.callId,
       op,
       signal: slice.control.everything.signal,
-      definition: slice.execution.definition,
       db: slice.execution.host.db,
       process: slice.process,
     });
   } catch (error) {
-    result = {
-      kind: 'result',
-      content: `tool ${tool.name} failed: ${toAosError(error).message}`,
-      isError: true,
-    };
+    result = errorResult(toAosError(error));
   }
   // Killed or lease lost while it ran: the call stays "started" and the boundary decides.
   if (slice.control.everything.signal.aborted) return { kind: 'ended' };
   if (result.kind !== 'result') {
-    result = {
-      kind: 'result',
-      content: `tool ${tool.name} may not block or exit the process`,
-      isError: true,
-    };
+    result = errorResult(new AosError('internal', `tool ${tool.name} may not block or exit the process`));
   }
   const output = await offloaded(slice, op, call, resultOutput(result));
   const done: StepRecord = {
