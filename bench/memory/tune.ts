@@ -214,16 +214,18 @@ function createEvaluator(db: Db, set: EvaluationSet, memories: Awaited<ReturnTyp
       for (const question of set.questions) {
         const namespace = namespaceOf(question.conversation);
         lists.push(
-          await textCandidates(db, {
-            namespaces: [namespace],
-            query: question.query,
-            limit: pool,
-            documentCount: counts.get(namespace)!,
-            ranking: weights.textRanking,
-            k1: weights.bm25K1,
-            b: weights.bm25B,
-            commonShare: weights.commonShare,
-          }),
+          (
+            await textCandidates(db, {
+              namespaces: [namespace],
+              query: question.query,
+              limit: pool,
+              documentCount: counts.get(namespace)!,
+              ranking: weights.textRanking,
+              k1: weights.bm25K1,
+              b: weights.bm25B,
+              commonShare: weights.commonShare,
+            })
+          ).hits,
         );
       }
       textCache.set(key, lists);

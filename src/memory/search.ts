@@ -8,6 +8,7 @@ import { AosError } from '../errors.js';
 import type { Queryable } from '../storage/db.js';
 import { checkNamespaceName } from '../trust/namespaces.js';
 import { type Candidate, type CandidateRow, candidateColumns, toCandidate } from './candidate.js';
+import { inConversation, threadKey } from './conversation-context.js';
 import { type Embedder, embeddingModelOf, isZeroVector } from './embedder.js';
 import { embedderFromEnvironment } from './embedder-from-environment.js';
 import {
@@ -20,6 +21,7 @@ import {
   type SearchWeights,
 } from './fusion.js';
 import { type Memory, type MemoryKind, type MemoryRow, memoryColumns, toMemory } from './memory.js';
+import { rankUpdatesFirst } from './supersession.js';
 import { textCandidates } from './text-search.js';
 import { vectorCandidates } from './vector-search.js';
 
@@ -62,8 +64,9 @@ export async function searchMemories(db: Queryable, options: SearchOptions): Pro
   const stats = await namespaceStats(db, namespaces);
   const pool = Math.max(weights.candidates, k);
   const lists: RankedList[] = [];
+  const queryLexemes = new Set<string>();
   if (weights.text > 0) {
-    const candidates = await textCandidates(db, {
+    const { hits, lexemes } = await textCandidates(db, {
       namespaces,
       query: options.query,
       kinds: options.kinds,
@@ -74,6 +77,20 @@ export async function searchMemories(db: Queryable, options: SearchOptions): Pro
       b: weights.bm25B,
       commonShare: weights.commonShare,
     });
+    for (const lexeme of lexemes) queryLexemes.add(lexeme.lexeme);
+    const inContext =
+      lexemes.length > 0 && hits.length > 0 && (weights.sessionShare > 0 || weights.neighbourShare > 0);
+    const candidates = !inContext
+      ? hits
+      : inConversation(
+          hits,
+          weights.neighbourShare > 0
+            ? (await neighboursOf(db, hits, 1, options.kinds)).map((n) => n.candidate)
+            : [],
+          lexemes,
+          { lengths: await threadLengths(db, hits), threadCount: stats.threads },
+          weights,
+        );
     lists.push({ name: 'text', weight: weights.text, candidates });
   }
   if (weights.vector > 0) {
@@ -104,14 +121,53 @@ export async function searchMemories(db: Queryable, options: SearchOptions): Pro
       neighboursOf(db, hits, window, options.kinds),
     );
   }
+  if (weights.supersedeDepth > 0)
+    ranked = await updatesFirst(db, ranked, queryLexemes, weights.supersedeDepth);
   return fetchResults(db, ranked.slice(0, k), options.touch ?? true);
+}
+
+/**
+ * The ranking with memories that update others among the first `depth` moved above them
+ * (supersession.ts); a moved memory takes the score of the one it passes, so scores stay in order.
+ */
+async function updatesFirst(
+  db: Queryable,
+  ranked: readonly Fused[],
+  queryLexemes: ReadonlySet<string>,
+  depth: number,
+): Promise<Fused[]> {
+  const top = ranked.slice(0, depth);
+  if (top.length < 2) return [...ranked];
+  const found = await db.query<{ id: number; lexemes: string[] }>(
+    'select id, array(select lexeme from unnest(search)) as lexemes from aos.memories where id = any($1)',
+    [top.map((entry) => entry.candidate.id)],
+  );
+  const lexemesOf = new Map(found.rows.map((row) => [Number(row.id), new Set(row.lexemes)]));
+  const dated = top.map((entry) => ({
+    entry,
+    id: entry.candidate.id,
+    at: entry.candidate.at,
+    thread: entry.candidate.thread,
+    lexemes: lexemesOf.get(entry.candidate.id) ?? new Set<string>(),
+  }));
+  const order = rankUpdatesFirst(dated, queryLexemes, depth).map(({ entry }) => ({ ...entry }));
+  for (let index = order.length - 2; index >= 0; index--) {
+    order[index]!.score = Math.max(order[index]!.score, order[index + 1]!.score);
+  }
+  return [...order, ...ranked.slice(depth)];
 }
 
 /** Checks that the namespaces exist; their memory count and newest memory time. */
 async function namespaceStats(db: Queryable, namespaces: string[]) {
   for (const name of namespaces) checkNamespaceName(name);
-  const result = await db.query<{ name: string; count: number; newest: Date | string | null }>(
+  const result = await db.query<{
+    name: string;
+    count: number;
+    threads: number;
+    newest: Date | string | null;
+  }>(
     `select n.name, (select count(*) from aos.memories m where m.namespace = n.name)::int as count,
+            (select count(distinct thread) from aos.memories m where m.namespace = n.name)::int as threads,
             (select max(at) from aos.memories m where m.namespace = n.name) as newest
        from aos.namespaces n where n.name = any($1)`,
     [namespaces],
@@ -126,7 +182,26 @@ async function namespaceStats(db: Queryable, namespaces: string[]) {
     .map((row) => (row.newest === null ? undefined : new Date(row.newest)))
     .filter((date): date is Date => date !== undefined)
     .sort((left, right) => right.getTime() - left.getTime())[0];
-  return { count: result.rows.reduce((sum, row) => sum + row.count, 0), newest };
+  const sum = (pick: (row: { count: number; threads: number }) => number) =>
+    result.rows.reduce((total, row) => total + pick(row), 0);
+  return { count: sum((row) => row.count), threads: sum((row) => row.threads), newest };
+}
+
+/** The length in lexemes of each thread the hits are in (all its turns), by threadKey. */
+async function threadLengths(db: Queryable, hits: readonly Candidate[]): Promise<Map<string, number>> {
+  const threads = new Map<string, { namespace: string; thread: string }>();
+  for (const hit of hits) {
+    if (hit.thread !== null) threads.set(threadKey(hit), { namespace: hit.namespace, thread: hit.thread });
+  }
+  if (threads.size === 0) return new Map();
+  const found = await db.query<{ namespace: string; thread: string; length: number }>(
+    `select m.namespace, m.thread, sum(length(m.search))::int as length
+       from aos.memories m
+       join unnest($1::text[], $2::text[]) t (namespace, thread) on m.namespace = t.namespace and m.thread = t.thread
+      group by m.namespace, m.thread`,
+    [[...threads.values()].map((each) => each.namespace), [...threads.values()].map((each) => each.thread)],
+  );
+  return new Map(found.rows.map((row) => [threadKey({ id: 0, ...row }), Number(row.length)]));
 }
 
 /** The memories next to `hits` in their threads (same namespace and thread, seq within `window`). */
