@@ -303,6 +303,22 @@ describe.each(testDatabases)('memory on $name', (database) => {
     expect((await ids('What was my first bicycle, a Peugeot?')).slice(0, 2)).toEqual(['old', 'new']);
   });
 
+  it("weighs the vector list by the embedder's searchWeight unless the search sets one", async () => {
+    db = await fresh();
+    await addMemories(db, 'conv', conversation, { embedder });
+    // "puppies" is no word of any memory: only the vector (character n-grams) finds "puppy".
+    const search = (searchWeight: number, weights?: Record<string, number>) =>
+      searchMemories(db, {
+        namespaces: ['conv'],
+        query: 'puppies',
+        embedder: { id: embedder.id, searchWeight, embed: (texts) => embedder.embed(texts) },
+        weights,
+      });
+    expect(await search(0)).toEqual([]);
+    expect((await search(1)).map((result) => result.via)).toContainEqual(['vector']);
+    expect(await search(1, { vector: 0 })).toEqual([]);
+  });
+
   it('returns a ranked or empty list for a query of stop words, never an error', async () => {
     db = await fresh();
     await addMemories(db, 'conv', conversation, { embedder });

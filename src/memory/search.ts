@@ -57,7 +57,13 @@ export interface SearchResult extends Memory {
 
 /** Searches memories; a query with no searchable words returns []. */
 export async function searchMemories(db: Queryable, options: SearchOptions): Promise<SearchResult[]> {
-  const weights: SearchWeights = { ...defaultSearchWeights, ...options.weights };
+  const embedder = options.embedder ?? embedderFromEnvironment();
+  // The vector list's weight is the embedder's unless the search sets one.
+  const weights: SearchWeights = {
+    ...defaultSearchWeights,
+    vector: embedder.searchWeight ?? defaultSearchWeights.vector,
+    ...options.weights,
+  };
   const k = options.k ?? 10;
   const namespaces = [...new Set(options.namespaces)];
   if (namespaces.length === 0) throw new AosError('invalid_input', 'search needs at least one namespace');
@@ -94,7 +100,6 @@ export async function searchMemories(db: Queryable, options: SearchOptions): Pro
     lists.push({ name: 'text', weight: weights.text, candidates });
   }
   if (weights.vector > 0) {
-    const embedder = options.embedder ?? embedderFromEnvironment();
     const [vector] = await embedder.embed([options.query]);
     if (vector !== undefined && !isZeroVector(vector)) {
       const candidates = await vectorCandidates(db, {
