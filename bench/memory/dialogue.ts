@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { embedderFromEnvironment } from '../../src/memory/embedder-from-environment.js';
 import { addMemories } from '../../src/memory/memory-store.js';
-import { type SearchOptions, type SearchWeights, searchMemories } from '../../src/memory/search.js';
+import { type SearchOptions, searchMemories } from '../../src/memory/search.js';
 import { Bm25Index } from './bm25.js';
 import {
   byKind,
@@ -35,24 +35,17 @@ const flag = (name: string) => {
 const half = (flag('--half') ?? 'dev') as 'dev' | 'held-out';
 const extraWeights = flag('--weights');
 
-/** main's defaults before issue 18, kept as a reference point. */
-const mainDefaults: Partial<SearchWeights> = {
-  candidates: 10,
-  recency: 0.032,
-  recencyHalfLifeDays: 120,
-  neighbourWindow: 2,
-  neighbourDecay: 0.5,
-  bm25K1: 2,
-  bm25B: 0.9,
-};
-
+/** The systems compared (besides plain BM25): aos's default, and what each part of it adds. */
 const systems: { name: string; options: Partial<SearchOptions> }[] = [
   {
-    name: 'aos full text alone (BM25 over words)',
-    options: { weights: { vector: 0, recency: 0 }, expandNeighbours: false },
+    name: 'aos full text alone (BM25 over words, no context)',
+    options: {
+      weights: { vector: 0, sessionShare: 0, neighbourShare: 0, supersedeDepth: 0 },
+      expandNeighbours: false,
+    },
   },
-  { name: "main's defaults (before issue 18)", options: { weights: mainDefaults } },
-  { name: 'aos default without the vector', options: { weights: { vector: 0 } } },
+  { name: 'aos full text in context (no vector)', options: { weights: { vector: 0 } } },
+  { name: "aos default + main's recency (0.032, 120 days)", options: { weights: { recency: 0.032 } } },
   { name: 'aos default', options: {} },
 ];
 if (extraWeights !== undefined) {

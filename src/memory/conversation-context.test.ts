@@ -15,7 +15,6 @@ const turn = (id: number, thread: string | null, seq: number | null, score = 0):
 });
 const hit = (id: number, thread: string, seq: number, score: number, frequencies: number[]): TextHit => ({
   ...turn(id, thread, seq, score),
-  length: 5,
   frequencies,
 });
 const lexemes = [

@@ -22,9 +22,9 @@ export interface ContextWeights {
 
 /** What is known of the sessions (threads) of the hits. */
 export interface SessionFacts {
-  /** Lexemes in all the turns of a thread, by threadKey. */
+  /** The length of each thread (its number of turns), by threadKey. */
   lengths: ReadonlyMap<string, number>;
-  /** Threads in the namespaces searched (for the sessions' idf). */
+  /** Threads in the namespaces searched, or an estimate (for the sessions' idf). */
   threadCount: number;
 }
 
@@ -56,7 +56,7 @@ export function sessionScores(
       session.frequencies[index]! += frequency;
     });
     // A thread whose length is unknown (none given, or a memory of its own) is as long as its hits.
-    if (!facts.lengths.has(key)) session.length += hit.length;
+    if (!facts.lengths.has(key)) session.length += 1;
   }
   const total = Math.max(facts.threadCount, sessions.size, 1);
   const idf = lexemes.map((_, index) => {

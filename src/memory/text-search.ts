@@ -42,9 +42,8 @@ export interface QueryLexeme {
   idf: number;
 }
 
-/** A full-text hit: its BM25 score, its length in lexemes, and each query lexeme's frequency in it. */
+/** A full-text hit: its BM25 score and each query lexeme's frequency in it. */
 export interface TextHit extends Candidate {
-  length: number;
   /** Aligned with the query's lexemes. */
   frequencies: number[];
 }
@@ -102,27 +101,33 @@ export async function textCandidates(db: Queryable, options: TextSearchOptions):
     );
     // ts_rank knows no frequencies: the hits carry none.
     return {
-      hits: ranked.rows.map((row) => ({ ...toCandidate(row), length: 0, frequencies: [] })),
+      hits: ranked.rows.map((row) => ({ ...toCandidate(row), frequencies: [] })),
       lexemes: [],
     };
   }
   // BM25's idf, never negative: ln(1 + (N - df + 0.5) / (df + 0.5)).
   const idf = present.map((lexeme) => Math.log(1 + (total - lexeme.df + 0.5) / (lexeme.df + 0.5)));
-  const ranked = await db.query<CandidateRow & { length: number; frequencies: number[] }>(
+  // Scored over every candidate; each query lexeme's frequency only in the `limit` kept.
+  const ranked = await db.query<CandidateRow & { frequencies: number[] }>(
     `with candidates as (
        select ${candidateColumns}, m.search, length(m.search)::float8 as length
          from aos.memories m
         where m.namespace = any($1) and m.search @@ $2::tsquery and ($3::text[] is null or m.kind = any($3))
-     ), average as (select avg(length) as length from candidates)
-     select m.id, m.namespace, m.at, m.importance, m.thread, m.seq, m.length,
+     ), average as (select avg(length) as length from candidates),
+     scored as (
+       select m.id, m.namespace, m.at, m.importance, m.thread, m.seq, m.search,
+              (select sum(w.idf * d.tf * ($6::float8 + 1) / (d.tf + $6::float8 * (1 - $7::float8 + $7::float8 * m.length / a.length)))
+                 from (select lexeme, coalesce(array_length(positions, 1), 1) as tf from unnest(m.search)) d
+                 join unnest($4::text[], $5::float8[]) w (lexeme, idf) on w.lexeme = d.lexeme) as score
+         from candidates m, average a
+        order by score desc, m.id limit $8
+     )
+     select s.id, s.namespace, s.at, s.importance, s.thread, s.seq, s.score,
             array(select case when d.lexeme is null then 0 else coalesce(array_length(d.positions, 1), 1) end
                     from unnest($4::text[]) with ordinality w (lexeme, n)
-                    left join unnest(m.search) d on d.lexeme = w.lexeme order by w.n)::int[] as frequencies,
-            (select sum(w.idf * d.tf * ($6::float8 + 1) / (d.tf + $6::float8 * (1 - $7::float8 + $7::float8 * m.length / a.length)))
-               from (select lexeme, coalesce(array_length(positions, 1), 1) as tf from unnest(m.search)) d
-               join unnest($4::text[], $5::float8[]) w (lexeme, idf) on w.lexeme = d.lexeme) as score
-       from candidates m, average a
-      order by score desc, m.id limit $8`,
+                    left join unnest(s.search) d on d.lexeme = w.lexeme order by w.n)::int[] as frequencies
+       from scored s
+      order by s.score desc, s.id`,
     [
       options.namespaces,
       tsquery,
@@ -137,7 +142,6 @@ export async function textCandidates(db: Queryable, options: TextSearchOptions):
   return {
     hits: ranked.rows.map((row) => ({
       ...toCandidate(row),
-      length: Number(row.length),
       frequencies: row.frequencies.map(Number),
     })),
     lexemes: present.map((lexeme, index) => ({ lexeme: lexeme.lexeme, df: lexeme.df, idf: idf[index]! })),
