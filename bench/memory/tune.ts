@@ -186,6 +186,7 @@ async function loadCandidates(db: Db) {
       importance: Number(row.importance),
       thread: row.thread,
       seq: row.seq,
+      changes: false,
     };
     byId.set(candidate.id, { candidate, externalId: row.external_id, text: row.text });
     byPlace.set(`${row.namespace} ${row.thread} ${row.seq}`, candidate);

@@ -1,4 +1,5 @@
 /** A memory found by one retriever (full text or vector), with what fusion needs to rank it. */
+import { changeWords } from './supersession.js';
 
 /** One retrieved memory: its row id, the retriever's score, and its time, importance and place. */
 export interface Candidate {
@@ -9,10 +10,15 @@ export interface Candidate {
   importance: number;
   thread: string | null;
   seq: number | null;
+  /** Whether its text holds a change word (supersession.ts): only such a memory can update another. */
+  changes: boolean;
 }
 
+/** A tsquery matching the change words (fixed lower-case words: a safe literal). */
+const changeQuery = [...changeWords].join(' | ');
+
 /** The columns a candidate query selects from aos.memories aliased `m` (before the score). */
-export const candidateColumns = 'm.id, m.namespace, m.at, m.importance, m.thread, m.seq';
+export const candidateColumns = `m.id, m.namespace, m.at, m.importance, m.thread, m.seq, m.search @@ '${changeQuery}'::tsquery as changes`;
 
 /** Database row of a candidate query, as drivers return it. */
 export interface CandidateRow {
@@ -22,6 +28,7 @@ export interface CandidateRow {
   importance: number | string;
   thread: string | null;
   seq: number | null;
+  changes: boolean;
   score: number | string;
 }
 
@@ -35,5 +42,6 @@ export function toCandidate(row: CandidateRow): Candidate {
     importance: Number(row.importance),
     thread: row.thread,
     seq: row.seq,
+    changes: row.changes === true,
   };
 }

@@ -12,9 +12,11 @@ const turn = (id: number, thread: string | null, seq: number | null, score = 0):
   importance: 0.5,
   thread,
   seq,
+  changes: false,
 });
 const hit = (id: number, thread: string, seq: number, score: number, frequencies: number[]): TextHit => ({
   ...turn(id, thread, seq, score),
+  threadLength: 0,
   frequencies,
 });
 const lexemes = [

@@ -22,7 +22,7 @@ import {
 } from './fusion.js';
 import { type Memory, type MemoryKind, type MemoryRow, memoryColumns, toMemory } from './memory.js';
 import { rankUpdatesFirst } from './supersession.js';
-import { textCandidates } from './text-search.js';
+import { type TextHit, textCandidates } from './text-search.js';
 import { vectorCandidates } from './vector-search.js';
 
 /** What to search for. */
@@ -86,21 +86,17 @@ export async function searchMemories(db: Queryable, options: SearchOptions): Pro
     for (const lexeme of lexemes) queryLexemes.add(lexeme.lexeme);
     const inContext =
       lexemes.length > 0 && hits.length > 0 && (weights.sessionShare > 0 || weights.neighbourShare > 0);
-    let candidates: Candidate[] = hits;
-    if (inContext) {
-      // Two independent queries: on a server they run side by side on the pool's connections.
-      const [neighbours, lengths] = await Promise.all([
-        weights.neighbourShare > 0 ? neighboursOf(db, hits, 1, options.kinds) : [],
-        threadLengths(db, hits),
-      ]);
-      candidates = inConversation(
-        hits,
-        neighbours.map((neighbour) => neighbour.candidate),
-        lexemes,
-        sessionFacts(lengths, stats.count),
-        weights,
-      );
-    }
+    const candidates = !inContext
+      ? hits
+      : inConversation(
+          hits,
+          weights.neighbourShare > 0
+            ? (await neighboursOf(db, hits, 1, options.kinds)).map((neighbour) => neighbour.candidate)
+            : [],
+          lexemes,
+          sessionFacts(hits, stats.count),
+          weights,
+        );
     lists.push({ name: 'text', weight: weights.text, candidates });
   }
   if (weights.vector > 0) {
@@ -146,7 +142,8 @@ async function updatesFirst(
   depth: number,
 ): Promise<Fused[]> {
   const top = ranked.slice(0, depth);
-  if (top.length < 2) return [...ranked];
+  // Only a memory with a change word can update another: most searches need no lexemes.
+  if (!top.slice(1).some((entry) => entry.candidate.changes)) return [...ranked];
   const found = await db.query<{ id: number; lexemes: string[] }>(
     'select id, array(select lexeme from unnest(search)) as lexemes from aos.memories where id = any($1)',
     [top.map((entry) => entry.candidate.id)],
@@ -189,36 +186,17 @@ async function namespaceStats(db: Queryable, namespaces: string[]) {
 }
 
 /**
- * The threads' lengths, and how many threads the namespaces hold, estimated as their memories
- * over the mean length of the hits' threads (counting distinct threads took 31 ms at 20,000
- * memories, more than the rest of a full-text search).
+ * The hits' threads' lengths (their memories), and how many threads the namespaces hold,
+ * estimated as their memories over the mean length of the hits' threads (counting distinct
+ * threads took 31 ms at 20,000 memories, more than the rest of a full-text search).
  */
-function sessionFacts(lengths: Map<string, number>, memories: number): SessionFacts {
+function sessionFacts(hits: readonly TextHit[], memories: number): SessionFacts {
+  const lengths = new Map<string, number>();
+  for (const hit of hits) if (hit.thread !== null) lengths.set(threadKey(hit), hit.threadLength);
   let turns = 0;
   for (const length of lengths.values()) turns += length;
   const threadCount = turns === 0 ? memories : Math.round((memories * lengths.size) / turns);
   return { lengths, threadCount: Math.max(threadCount, lengths.size) };
-}
-
-/**
- * The length of each thread the hits are in, by threadKey, as its number of turns (counted
- * from the thread index alone; summing the turns' lexemes read every row and doubled the
- * cost of a search at 20,000 memories): the session score's length normalisation.
- */
-async function threadLengths(db: Queryable, hits: readonly Candidate[]): Promise<Map<string, number>> {
-  const threads = new Map<string, { namespace: string; thread: string }>();
-  for (const hit of hits) {
-    if (hit.thread !== null) threads.set(threadKey(hit), { namespace: hit.namespace, thread: hit.thread });
-  }
-  if (threads.size === 0) return new Map();
-  const found = await db.query<{ namespace: string; thread: string; length: number }>(
-    `select m.namespace, m.thread, count(*)::int as length
-       from aos.memories m
-       join unnest($1::text[], $2::text[]) t (namespace, thread) on m.namespace = t.namespace and m.thread = t.thread
-      group by m.namespace, m.thread`,
-    [[...threads.values()].map((each) => each.namespace), [...threads.values()].map((each) => each.thread)],
-  );
-  return new Map(found.rows.map((row) => [threadKey({ id: 0, ...row }), Number(row.length)]));
 }
 
 /** The memories next to `hits` in their threads (same namespace and thread, seq within `window`). */

@@ -5,7 +5,7 @@
  * queries miss most questions), ranked by BM25 over the lexemes of the generated tsvector:
  * rare words count more than common ones (ts_rank knows no document frequency; it is kept
  * as an option for comparison). Question words (question-words.ts) are dropped from the query.
- * A query of only stop words has no lexemes: no candidates. Each BM25 hit carries its length
+ * A query of only stop words has no lexemes: no candidates. Each BM25 hit carries its thread's length
  * and the frequency of each query lexeme in it, which conversation-context.ts scores sessions with.
  */
 import type { Queryable } from '../storage/db.js';
@@ -44,6 +44,8 @@ export interface QueryLexeme {
 
 /** A full-text hit: its BM25 score and each query lexeme's frequency in it. */
 export interface TextHit extends Candidate {
+  /** Memories in its thread (0 outside any thread): its session's length. */
+  threadLength: number;
   /** Aligned with the query's lexemes. */
   frequencies: number[];
 }
@@ -101,28 +103,30 @@ export async function textCandidates(db: Queryable, options: TextSearchOptions):
     );
     // ts_rank knows no frequencies: the hits carry none.
     return {
-      hits: ranked.rows.map((row) => ({ ...toCandidate(row), frequencies: [] })),
+      hits: ranked.rows.map((row) => ({ ...toCandidate(row), threadLength: 0, frequencies: [] })),
       lexemes: [],
     };
   }
   // BM25's idf, never negative: ln(1 + (N - df + 0.5) / (df + 0.5)).
   const idf = present.map((lexeme) => Math.log(1 + (total - lexeme.df + 0.5) / (lexeme.df + 0.5)));
   // Scored over every candidate; each query lexeme's frequency only in the `limit` kept.
-  const ranked = await db.query<CandidateRow & { frequencies: number[] }>(
+  const ranked = await db.query<CandidateRow & { frequencies: number[]; thread_length: number }>(
     `with candidates as (
        select ${candidateColumns}, m.search, length(m.search)::float8 as length
          from aos.memories m
         where m.namespace = any($1) and m.search @@ $2::tsquery and ($3::text[] is null or m.kind = any($3))
      ), average as (select avg(length) as length from candidates),
      scored as (
-       select m.id, m.namespace, m.at, m.importance, m.thread, m.seq, m.search,
+       select m.id, m.namespace, m.at, m.importance, m.thread, m.seq, m.changes, m.search,
               (select sum(w.idf * d.tf * ($6::float8 + 1) / (d.tf + $6::float8 * (1 - $7::float8 + $7::float8 * m.length / a.length)))
                  from (select lexeme, coalesce(array_length(positions, 1), 1) as tf from unnest(m.search)) d
                  join unnest($4::text[], $5::float8[]) w (lexeme, idf) on w.lexeme = d.lexeme) as score
          from candidates m, average a
         order by score desc, m.id limit $8
      )
-     select s.id, s.namespace, s.at, s.importance, s.thread, s.seq, s.score,
+     select s.id, s.namespace, s.at, s.importance, s.thread, s.seq, s.changes, s.score,
+            (select count(*) from aos.memories t where t.namespace = s.namespace and t.thread = s.thread)::int
+              as thread_length,
             array(select case when d.lexeme is null then 0 else coalesce(array_length(d.positions, 1), 1) end
                     from unnest($4::text[]) with ordinality w (lexeme, n)
                     left join unnest(s.search) d on d.lexeme = w.lexeme order by w.n)::int[] as frequencies
@@ -142,6 +146,7 @@ export async function textCandidates(db: Queryable, options: TextSearchOptions):
   return {
     hits: ranked.rows.map((row) => ({
       ...toCandidate(row),
+      threadLength: Number(row.thread_length),
       frequencies: row.frequencies.map(Number),
     })),
     lexemes: present.map((lexeme, index) => ({ lexeme: lexeme.lexeme, df: lexeme.df, idf: idf[index]! })),

@@ -172,7 +172,7 @@ async function exactScan(db: Queryable, options: VectorSearchOptions): Promise<C
   });
   if (terms.length === 0) return [];
   const result = await db.query<CandidateRow>(
-    `select id, namespace, at, importance, thread, seq, ${terms.join(' + ')} as score
+    `select id, namespace, at, importance, thread, seq, changes, ${terms.join(' + ')} as score
        from (select ${candidateColumns}, m.embedding || '{}'::real[] as e
                from aos.memories m
               where m.embedding_model = $1 and m.namespace = any($2) and ($3::text[] is null or m.kind = any($3))
