@@ -7,7 +7,13 @@
 import { AosError } from '../errors.js';
 import type { Queryable } from '../storage/db.js';
 import { checkNamespaceName } from '../trust/namespaces.js';
-import { type Candidate, type CandidateRow, candidateColumns, toCandidate } from './candidate.js';
+import {
+  type Candidate,
+  type CandidateRow,
+  candidateColumns,
+  changesColumn,
+  toCandidate,
+} from './candidate.js';
 import { inConversation, type SessionFacts, threadKey } from './conversation-context.js';
 import { type Embedder, embeddingModelOf, isZeroVector } from './embedder.js';
 import { embedderFromEnvironment } from './embedder-from-environment.js';
@@ -207,7 +213,7 @@ async function neighboursOf(
   kinds: readonly MemoryKind[] | undefined,
 ): Promise<Neighbour[]> {
   const found = await db.query<CandidateRow & { hit: number }>(
-    `select h.id as hit, ${candidateColumns}, 0 as score
+    `select h.id as hit, ${candidateColumns}, ${changesColumn()}, 0 as score
        from aos.memories h
        join aos.memories m on m.namespace = h.namespace and m.thread = h.thread
                           and m.seq between h.seq - $2 and h.seq + $2 and m.id <> h.id

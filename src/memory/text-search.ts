@@ -9,7 +9,13 @@
  * and the frequency of each query lexeme in it, which conversation-context.ts scores sessions with.
  */
 import type { Queryable } from '../storage/db.js';
-import { type Candidate, type CandidateRow, candidateColumns, toCandidate } from './candidate.js';
+import {
+  type Candidate,
+  type CandidateRow,
+  candidateColumns,
+  changesColumn,
+  toCandidate,
+} from './candidate.js';
 import type { MemoryKind } from './memory.js';
 import { questionWords } from './question-words.js';
 
@@ -95,7 +101,7 @@ export async function textCandidates(db: Queryable, options: TextSearchOptions):
   const kinds = options.kinds === undefined || options.kinds.length === 0 ? null : options.kinds;
   if (options.ranking === 'ts_rank') {
     const ranked = await db.query<CandidateRow>(
-      `select ${candidateColumns}, ts_rank(m.search, $2::tsquery) as score
+      `select ${candidateColumns}, ${changesColumn()}, ts_rank(m.search, $2::tsquery) as score
          from aos.memories m
         where m.namespace = any($1) and m.search @@ $2::tsquery and ($3::text[] is null or m.kind = any($3))
         order by score desc, m.id limit $4`,
@@ -117,14 +123,14 @@ export async function textCandidates(db: Queryable, options: TextSearchOptions):
         where m.namespace = any($1) and m.search @@ $2::tsquery and ($3::text[] is null or m.kind = any($3))
      ), average as (select avg(length) as length from candidates),
      scored as (
-       select m.id, m.namespace, m.at, m.importance, m.thread, m.seq, m.changes, m.search,
+       select m.id, m.namespace, m.at, m.importance, m.thread, m.seq, m.search,
               (select sum(w.idf * d.tf * ($6::float8 + 1) / (d.tf + $6::float8 * (1 - $7::float8 + $7::float8 * m.length / a.length)))
                  from (select lexeme, coalesce(array_length(positions, 1), 1) as tf from unnest(m.search)) d
                  join unnest($4::text[], $5::float8[]) w (lexeme, idf) on w.lexeme = d.lexeme) as score
          from candidates m, average a
         order by score desc, m.id limit $8
      )
-     select s.id, s.namespace, s.at, s.importance, s.thread, s.seq, s.changes, s.score,
+     select s.id, s.namespace, s.at, s.importance, s.thread, s.seq, ${changesColumn('s')}, s.score,
             (select count(*) from aos.memories t where t.namespace = s.namespace and t.thread = s.thread)::int
               as thread_length,
             array(select case when d.lexeme is null then 0 else coalesce(array_length(d.positions, 1), 1) end
