@@ -43,7 +43,7 @@ export const defaultSearchWeights: Readonly<SearchWeights> = Object.freeze({
   text: 1,
   vector: 0.05,
   rrfK: 30,
-  candidates: 100,
+  candidates: 50,
   recency: 0,
   recencyHalfLifeDays: 120,
   importance: 0.002,

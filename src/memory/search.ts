@@ -97,7 +97,9 @@ export async function searchMemories(db: Queryable, options: SearchOptions): Pro
       : inConversation(
           hits,
           weights.neighbourShare > 0
-            ? (await neighboursOf(db, hits, 1, options.kinds)).map((neighbour) => neighbour.candidate)
+            ? (await neighboursOf(db, hits.slice(0, Math.max(k, 20)), 1, options.kinds)).map(
+                (neighbour) => neighbour.candidate,
+              )
             : [],
           lexemes,
           sessionFacts(hits, stats.count),
