@@ -187,13 +187,136 @@ describe.each(testDatabases)('memory on $name', (database) => {
     db = await fresh();
     await addMemories(db, 'conv', conversation, { embedder });
     const query = { namespaces: ['conv'], query: 'name the puppy', embedder, k: 3 };
-    const plain = await searchMemories(db, { ...query, expandNeighbours: false, weights: { vector: 0 } });
+    // Without the context score (conversation-context.ts), which also brings t3 in.
+    const weights = { vector: 0, neighbourShare: 0, sessionShare: 0 };
+    const plain = await searchMemories(db, { ...query, expandNeighbours: false, weights });
     expect(plain.map((result) => result.id)).not.toContain('t3');
-    const expanded = await searchMemories(db, { ...query, expandNeighbours: 1, weights: { vector: 0 } });
+    const expanded = await searchMemories(db, { ...query, expandNeighbours: 1, weights });
     expect(expanded.map((result) => result.id)).toContain('t3');
     expect(expanded.find((result) => result.id === 't3')!.via).toEqual(['neighbour']);
     // Neighbours stay in their thread: t4 (another session) is not a neighbour of t3.
     expect(expanded.map((result) => result.id)).not.toContain('t4');
+  });
+
+  it('scores a turn in its conversation: the reply after a hit is found, and a hit in a matching session ranks higher', async () => {
+    db = await fresh();
+    await addMemories(db, 'conv', conversation, { embedder });
+    const query = { namespaces: ['conv'], query: 'name the puppy', embedder, k: 3, weights: { vector: 0 } };
+    const found = await searchMemories(db, query);
+    // t3 shares no word with the query; it is the turn after t2, which does.
+    expect(found.map((result) => result.id)).toContain('t3');
+    expect(found.find((result) => result.id === 't3')!.via).toEqual(['text']);
+    const alone = await searchMemories(db, { ...query, weights: { vector: 0, neighbourShare: 0 } });
+    expect(alone.map((result) => result.id)).not.toContain('t3');
+
+    // Two turns match "bread" alike; the one whose session is about baking bread ranks first.
+    await addMemories(
+      db,
+      'sessions',
+      [
+        { id: 'a1', text: 'We talked about bread at lunch.', thread: 'a', seq: 1 },
+        { id: 'a2', text: 'The train was late again.', thread: 'a', seq: 2 },
+        { id: 'a3', text: 'The office moved to the third floor.', thread: 'a', seq: 3 },
+        { id: 'b1', text: 'We talked about bread at dinner.', thread: 'b', seq: 1 },
+        { id: 'b2', text: 'The trick is a long, slow rise.', thread: 'b', seq: 2 },
+        {
+          id: 'b3',
+          text: 'Sourdough baking takes patience: the bread rises overnight.',
+          thread: 'b',
+          seq: 5,
+        },
+      ],
+      { embedder },
+    );
+    const search = (weights: Record<string, number>) =>
+      searchMemories(db, {
+        namespaces: ['sessions'],
+        query: 'talked about sourdough bread',
+        embedder,
+        k: 3,
+        // Six memories: every word is in more than a quarter of them; all of them make candidates.
+        weights: { vector: 0, neighbourShare: 0, commonShare: 1, ...weights },
+      });
+    // a1 and b1 tie on words (a1, the older row, first); b1's session is also about sourdough.
+    const plain = (await search({ sessionShare: 0 })).map((result) => result.id);
+    expect(plain.indexOf('a1')).toBeLessThan(plain.indexOf('b1'));
+    const inSession = (await search({})).map((result) => result.id);
+    expect(inSession.indexOf('b1')).toBeLessThan(inSession.indexOf('a1'));
+  });
+
+  it('ranks a memory that updates an earlier one above it, and does not penalise old memories for their age', async () => {
+    db = await fresh();
+    const day = (n: number) => new Date(Date.UTC(2026, 0, n)).toISOString();
+    await addMemories(
+      db,
+      'trips',
+      [
+        {
+          id: 'plan',
+          text: 'We are planning a trip to Quito in January.',
+          time: day(1),
+          thread: 's1',
+          seq: 1,
+        },
+        {
+          id: 'reply',
+          text: 'Quito in January sounds lovely, enjoy the trip.',
+          time: day(1),
+          thread: 's1',
+          seq: 2,
+        },
+        { id: 'car', text: 'My cousin drove to Quito last year.', time: day(20), thread: 's2', seq: 1 },
+        {
+          id: 'moved',
+          text: 'We had to push the Quito trip back to September, work got in the way.',
+          time: day(40),
+          thread: 's3',
+          seq: 1,
+        },
+        { id: 'old', text: 'My first bicycle was a red Peugeot.', time: day(2), thread: 's1', seq: 3 },
+        { id: 'new', text: 'The Peugeot garage changed its hours.', time: day(41), thread: 's3', seq: 2 },
+      ],
+      { embedder },
+    );
+    const ids = async (query: string, weights: Record<string, number> = {}) =>
+      (
+        await searchMemories(db, {
+          namespaces: ['trips'],
+          query,
+          embedder,
+          k: 4,
+          // Six memories: all words are common; let all make candidates.
+          weights: { vector: 0, neighbourShare: 0, sessionShare: 0, commonShare: 1, ...weights },
+        })
+      ).map((result) => result.id);
+    const question = 'In what month are we travelling to Quito?';
+    const plain = await ids(question, { supersedeDepth: 0 });
+    expect(plain.indexOf('moved')).toBeGreaterThan(plain.indexOf('plan'));
+    // "moved" is later, in another session, says "push", holds "quito" and shares "trip" with "plan".
+    const updated = await ids(question);
+    expect(updated.indexOf('moved')).toBeLessThan(updated.indexOf('plan'));
+    expect(updated.indexOf('moved')).toBeLessThan(updated.indexOf('reply'));
+    // "car" is later than "plan" but changes nothing: it stays where its words put it.
+    expect(updated.filter((id) => id !== 'moved')).toEqual(plain.filter((id) => id !== 'moved'));
+    // "new" is newer and says "changed", but does not hold "first bicycle": not an update, and
+    // "old", a month older, is not penalised for its age (main's recency weight ranked "new" first).
+    expect((await ids('What was my first bicycle, a Peugeot?')).slice(0, 2)).toEqual(['old', 'new']);
+  });
+
+  it("weighs the vector list by the embedder's searchWeight unless the search sets one", async () => {
+    db = await fresh();
+    await addMemories(db, 'conv', conversation, { embedder });
+    // "puppies" is no word of any memory: only the vector (character n-grams) finds "puppy".
+    const search = (searchWeight: number, weights?: Record<string, number>) =>
+      searchMemories(db, {
+        namespaces: ['conv'],
+        query: 'puppies',
+        embedder: { id: embedder.id, searchWeight, embed: (texts) => embedder.embed(texts) },
+        weights,
+      });
+    expect(await search(0)).toEqual([]);
+    expect((await search(1)).map((result) => result.via)).toContainEqual(['vector']);
+    expect(await search(1, { vector: 0 })).toEqual([]);
   });
 
   it('returns a ranked or empty list for a query of stop words, never an error', async () => {

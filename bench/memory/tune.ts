@@ -186,6 +186,7 @@ async function loadCandidates(db: Db) {
       importance: Number(row.importance),
       thread: row.thread,
       seq: row.seq,
+      changes: false,
     };
     byId.set(candidate.id, { candidate, externalId: row.external_id, text: row.text });
     byPlace.set(`${row.namespace} ${row.thread} ${row.seq}`, candidate);
@@ -214,16 +215,18 @@ function createEvaluator(db: Db, set: EvaluationSet, memories: Awaited<ReturnTyp
       for (const question of set.questions) {
         const namespace = namespaceOf(question.conversation);
         lists.push(
-          await textCandidates(db, {
-            namespaces: [namespace],
-            query: question.query,
-            limit: pool,
-            documentCount: counts.get(namespace)!,
-            ranking: weights.textRanking,
-            k1: weights.bm25K1,
-            b: weights.bm25B,
-            commonShare: weights.commonShare,
-          }),
+          (
+            await textCandidates(db, {
+              namespaces: [namespace],
+              query: question.query,
+              limit: pool,
+              documentCount: counts.get(namespace)!,
+              ranking: weights.textRanking,
+              k1: weights.bm25K1,
+              b: weights.bm25B,
+              commonShare: weights.commonShare,
+            })
+          ).hits,
         );
       }
       textCache.set(key, lists);

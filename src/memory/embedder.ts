@@ -7,6 +7,12 @@
 export interface Embedder {
   /** Names the vectors it makes ("hash-v1", "openai:text-embedding-3-small"); with the length, the stored embedding model. */
   readonly id: string;
+  /**
+   * The weight of its vector list in the search's fusion when the search sets none
+   * (`weights.vector`): how far its nearest neighbours are worth trusting against full text.
+   * Default: defaultSearchWeights.vector (fusion.ts). See docs/memory.md#embedders.
+   */
+  readonly searchWeight?: number;
   /** One unit-length vector per text, in order; a text with nothing to embed gets a zero vector. */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }

@@ -30,6 +30,12 @@ export interface SearchWeights {
   bm25B: number;
   /** Lexemes in more than this share of memories do not make candidates (they still score). */
   commonShare: number;
+  /** A turn's full-text score gains this share of its adjacent turns' (conversation-context.ts). */
+  neighbourShare: number;
+  /** A turn gains this share of the best turn's score times its session's relative BM25 score. */
+  sessionShare: number;
+  /** Among this many first results, a memory that updates another ranks above it (supersession.ts; 0: off). */
+  supersedeDepth: number;
 }
 
 /** The default weights (chosen on bench/memory; see docs/memory.md for why each). */
@@ -37,16 +43,19 @@ export const defaultSearchWeights: Readonly<SearchWeights> = Object.freeze({
   text: 1,
   vector: 0.05,
   rrfK: 30,
-  candidates: 10,
-  recency: 0.032,
+  candidates: 50,
+  recency: 0,
   recencyHalfLifeDays: 120,
   importance: 0.002,
-  neighbourWindow: 2,
+  neighbourWindow: 0,
   neighbourDecay: 0.5,
   textRanking: 'bm25',
-  bm25K1: 2,
-  bm25B: 0.9,
+  bm25K1: 1.2,
+  bm25B: 0.75,
   commonShare: 0.25,
+  neighbourShare: 0.2,
+  sessionShare: 0.3,
+  supersedeDepth: 10,
 });
 
 /** One retriever's candidates, best first, and its weight in the fusion. */

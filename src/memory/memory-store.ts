@@ -18,6 +18,7 @@ import {
   type NewMemory,
   toMemory,
 } from './memory.js';
+import { vacuumAfterLargeWrite } from './vacuum.js';
 import { ensureVectorIndex, vectorText } from './vector-search.js';
 
 /** Options of addMemories. */
@@ -90,7 +91,8 @@ function prepare(item: NewMemory, where: string): Prepared {
 /**
  * Adds memories to `namespace` (created at its first write), all or none: a bad item is
  * `invalid_input` naming it, an id already in the namespace (or twice in `items`) is
- * `conflict`. Texts are embedded with the embedder first. Returns the stored memories in order.
+ * `conflict`. Texts are embedded with the embedder first. After a large write on PGlite the
+ * table is vacuumed (vacuum.ts). Returns the stored memories in order.
  */
 export async function addMemories(
   db: Queryable,
@@ -143,6 +145,7 @@ export async function addMemories(
       returned.push(...rows.sort((left, right) => left.id - right.id).map(toMemory));
     }
   });
+  await vacuumAfterLargeWrite(db, prepared.length);
   return returned;
 }
 

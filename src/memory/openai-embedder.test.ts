@@ -139,6 +139,13 @@ describe('embedderFromEnvironment', () => {
     expect(remote.id).toBe('openai:nomic-embed-text');
   });
 
+  it('gives each embedder its weight in search: a tie-breaker for hashing, full weight for a model', () => {
+    expect(embedderFromEnvironment({}).searchWeight).toBe(0.05);
+    const model = { AOS_EMBEDDINGS_MODEL: 'm', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' };
+    expect(embedderFromEnvironment(model).searchWeight).toBe(1);
+    expect(embedderFromEnvironment({ ...model, AOS_EMBEDDINGS_WEIGHT: '0.3' }).searchWeight).toBe(0.3);
+  });
+
   it('reads the base URL, key and dimensions, preferring the AOS_EMBEDDINGS_ variables', async () => {
     const server = await startMockEmbeddings({ apiKey: 'aos-key' });
     try {

@@ -24,6 +24,8 @@ export interface OpenAIEmbedderOptions {
   /** Per attempt; default 60 s. */
   timeoutMs?: number;
   retry?: RetryPolicy;
+  /** The vector list's weight in the search's fusion when a search sets none; default 1. */
+  searchWeight?: number | undefined;
 }
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
@@ -31,6 +33,8 @@ const defaultBaseUrl = 'https://api.openai.com/v1';
 /** Embeddings from an OpenAI-compatible endpoint; vectors are normalized to unit length. */
 export class OpenAIEmbedder implements Embedder {
   readonly id: string;
+  /** A trained model is a retriever of its own: as much weight as full text unless set (`searchWeight`). */
+  readonly searchWeight: number;
   private readonly options: OpenAIEmbedderOptions;
   private readonly provider: ProviderInfo;
   private client: OpenAI | undefined;
@@ -38,6 +42,7 @@ export class OpenAIEmbedder implements Embedder {
   constructor(options: OpenAIEmbedderOptions) {
     this.options = options;
     this.id = `openai:${options.model}`;
+    this.searchWeight = options.searchWeight ?? 1;
     this.provider = {
       name: 'the embeddings endpoint',
       baseUrl: options.baseUrl ?? defaultBaseUrl,

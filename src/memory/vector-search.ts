@@ -6,7 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../storage/db.js';
-import { type Candidate, type CandidateRow, candidateColumns, toCandidate } from './candidate.js';
+import {
+  type Candidate,
+  type CandidateRow,
+  candidateColumns,
+  changesColumn,
+  toCandidate,
+} from './candidate.js';
 import { inTransaction } from './in-transaction.js';
 import type { MemoryKind } from './memory.js';
 
@@ -140,7 +146,7 @@ async function indexScan(db: Queryable, options: VectorSearchOptions): Promise<C
     // The expression and the predicate must be the index's own for the planner to use it;
     // D is a number from this code, not from input.
     return tx.query<CandidateRow>(
-      `select ${candidateColumns}, -(m.embedding::vector(${dimensions}) <#> $1::vector(${dimensions})) as score
+      `select ${candidateColumns}, ${changesColumn()}, -(m.embedding::vector(${dimensions}) <#> $1::vector(${dimensions})) as score
          from aos.memories m
         where m.embedding_model = $2 and m.namespace = any($3) and ($4::text[] is null or m.kind = any($4))
         order by m.embedding::vector(${dimensions}) <#> $1::vector(${dimensions}) limit $5`,
@@ -172,13 +178,16 @@ async function exactScan(db: Queryable, options: VectorSearchOptions): Promise<C
   });
   if (terms.length === 0) return [];
   const result = await db.query<CandidateRow>(
-    `select id, namespace, at, importance, thread, seq, ${terms.join(' + ')} as score
-       from (select ${candidateColumns}, m.embedding || '{}'::real[] as e
-               from aos.memories m
-              where m.embedding_model = $1 and m.namespace = any($2) and ($3::text[] is null or m.kind = any($3))
-                and array_length(m.embedding, 1) = $4
-             offset 0) c
-      order by score desc, id limit $5`,
+    `select c.*, ${changesColumn()}
+       from (select id, namespace, at, importance, thread, seq, ${terms.join(' + ')} as score
+               from (select ${candidateColumns}, m.embedding || '{}'::real[] as e
+                       from aos.memories m
+                      where m.embedding_model = $1 and m.namespace = any($2) and ($3::text[] is null or m.kind = any($3))
+                        and array_length(m.embedding, 1) = $4
+                     offset 0) c
+              order by score desc, id limit $5) c
+       join aos.memories m on m.id = c.id
+      order by c.score desc, c.id`,
     [options.embeddingModel, options.namespaces, kinds, options.vector.length, options.limit, ...weights],
   );
   return result.rows.map(toCandidate);
