@@ -87,6 +87,12 @@ async function createVectorIndex(
     name,
   ]);
   if (existing.rowCount > 0) return true;
+  // Only the table's owner may index it: the kernel's role, after aos init, may not; the exact
+  // scan serves until the admin makes the index (docs/memory.md).
+  const owner = await db.query<{ owns: boolean }>(
+    "select pg_has_role(current_user, relowner, 'USAGE') as owns from pg_class where oid = 'aos.memories'::regclass",
+  );
+  if (owner.rows[0]?.owns !== true) return false;
   if (!(await hasPgvector(db))) return false;
   const work = async (tx: Queryable) => {
     await tx.query('select pg_advisory_xact_lock($1)', [vectorIndexLockKey]);
