@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { AosError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import type { Db, Queryable } from './db.js';
+import { schemaLockKey } from './schema-lock.js';
 
 export const databaseRoles = { owner: 'aos_owner', kernel: 'aos_kernel', client: 'aos_client' } as const;
 
@@ -31,6 +32,7 @@ export async function rolesSeparated(db: Db): Promise<boolean> {
 export async function separateRoles(db: Db): Promise<void> {
   for (const role of Object.values(databaseRoles)) await createGroupRole(db, role);
   await db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [schemaLockKey]);
     const self = await tx.query<{ superuser: boolean }>(
       'select rolsuper as superuser from pg_roles where rolname = current_user',
     );
@@ -44,6 +46,7 @@ export async function separateRoles(db: Db): Promise<void> {
 
 /** Applies the grants again (after migrations added tables or functions), as aos_owner. */
 export async function applyGrants(tx: Queryable): Promise<void> {
+  await tx.query('select pg_advisory_xact_lock($1)', [schemaLockKey]);
   await tx.query("select set_config('role', $1, true)", [databaseRoles.owner]);
   await tx.exec(roleScript('grants'));
 }

@@ -9,6 +9,7 @@ import { AosError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import { applyGrants, databaseRoles } from './database-roles.js';
 import type { Db, Queryable } from './db.js';
+import { schemaLockKey } from './schema-lock.js';
 
 /** One migration file. */
 export interface Migration {
@@ -16,9 +17,6 @@ export interface Migration {
   name: string;
   sql: string;
 }
-
-// Any constant works; it only has to be the same in every aos process.
-const migrationLockKey = 7_241_001;
 
 /** The migrations shipped with this version of aos, in order. */
 export function loadMigrations(directory = join(packageRoot(), 'migrations')): Migration[] {
@@ -49,7 +47,7 @@ export async function migrate(db: Db, migrations = loadMigrations()): Promise<nu
     if (runAs !== null) await tx.query("select set_config('role', $1, true)", [runAs]);
   };
   await db.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock($1)', [migrationLockKey]);
+    await tx.query('select pg_advisory_xact_lock($1)', [schemaLockKey]);
     await actAsOwner(tx);
     await tx.query('create schema if not exists aos');
     await tx.query(
@@ -59,7 +57,7 @@ export async function migrate(db: Db, migrations = loadMigrations()): Promise<nu
   const applied: number[] = [];
   for (const migration of migrations) {
     const done = await db.transaction(async (tx) => {
-      await tx.query('select pg_advisory_xact_lock($1)', [migrationLockKey]);
+      await tx.query('select pg_advisory_xact_lock($1)', [schemaLockKey]);
       await actAsOwner(tx);
       const newest = await tx.query<{ id: number | null }>('select max(id) as id from aos.migrations');
       const newestId = Number(newest.rows[0]?.id ?? 0);
