@@ -113,6 +113,20 @@ describe.runIf(sandboxDrivers.some((entry) => entry.available))('the sandbox fro
       checks: { name: string; status: string }[];
     };
     expect(doctor.checks.find((entry) => entry.name === 'sandbox')).toMatchObject({ status: 'ok' });
+    const badDeadline = await runAos(process.cwd(), [
+      'sandbox',
+      'run',
+      '--deadline',
+      'soon',
+      'true',
+      '--json',
+    ]);
+    expect(badDeadline.code).toBe(2);
+    expect(JSON.parse(badDeadline.stderr)).toMatchObject({
+      error: { code: 'invalid_input', hint: expect.stringContaining('30s') },
+    });
+    const noScript = await runAos(process.cwd(), ['sandbox', 'run', '--json']);
+    expect(noScript.code).toBe(2);
     const late = await runAos(process.cwd(), ['sandbox', 'run', '--deadline', '300ms', 'sleep 30', '--json']);
     expect(late.code).toBe(7);
     expect(JSON.parse(late.stdout)).toMatchObject({ killedBy: 'deadline' });

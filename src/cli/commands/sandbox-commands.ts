@@ -34,7 +34,7 @@ export const sandboxCheckCommand = defineCommand({
 export const sandboxRunCommand = defineCommand({
   name: 'sandbox run',
   summary:
-    'Run a shell command in the sandbox agents get: the workspace as the only writable path, no network, limits, a deadline',
+    'Run a shell command in the sandbox for shell and code tools: the workspace as the only writable path, no network, limits, a deadline',
   input: z
     .object({
       script: z.string().min(1).describe('the command, run by /bin/sh -c inside the sandbox'),
