@@ -83,7 +83,10 @@ describe.runIf(hasServer)('database roles on a PostgreSQL server', () => {
       `select owner, count(*)::int as objects from (
          select relowner::regrole::text as owner from pg_class where relnamespace = 'aos'::regnamespace
          union all select proowner::regrole::text from pg_proc where pronamespace = 'aos'::regnamespace
-         union all select nspowner::regrole::text from pg_namespace where nspname = 'aos') as o
+         union all select nspowner::regrole::text from pg_namespace where nspname = 'aos'
+         union all select dictowner::regrole::text from pg_ts_dict where dictnamespace = 'aos'::regnamespace
+         union all select cfgowner::regrole::text from pg_ts_config where cfgnamespace = 'aos'::regnamespace
+         union all select typowner::regrole::text from pg_type where typnamespace = 'aos'::regnamespace) as o
        group by owner`,
     );
     expect(owners.rows).toHaveLength(1);

@@ -4,6 +4,8 @@
  * exit effects queue (migration 0020, src/process/exit-effects.ts).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Embedder } from '../src/memory/embedder.js';
+import { HashEmbedder } from '../src/memory/hash-embedder.js';
 import { listMemories } from '../src/memory/memory-store.js';
 import { type MockOtlpCollector, startMockOtlpCollector } from '../src/testing/index.js';
 import { testDatabases } from './support/databases.js';
@@ -54,7 +56,10 @@ describe.each(testDatabases)('exit effects on $name', (database) => {
     });
     expect(killedEpisode.text).toContain('wait for a message');
     expect(killedEpisode.text).toMatch(/status 137/);
-    const quickEpisodes = await listMemories(kernel.db, { namespace: 'agent:quick' });
+    const quickEpisodes = await eventually('the finished process to have its episode', async () => {
+      const found = await listMemories(kernel.db, { namespace: 'agent:quick' }).catch(() => []);
+      return found.length > 0 ? found : undefined;
+    });
     expect(quickEpisodes.map((memory) => memory.id)).toEqual([`episode-${finished.pid}`]);
 
     await eventually('both traces to be exported', async () => {
@@ -68,6 +73,42 @@ describe.each(testDatabases)('exit effects on $name', (database) => {
     await eventually('the exit effects queue to be empty', async () => {
       const left = await kernel.db.query('select pid from aos.exit_effects');
       return left.rowCount === 0 ? true : undefined;
+    });
+  });
+
+  it('retries an exit whose effects fail, later, without holding up the others', async () => {
+    const inner = new HashEmbedder();
+    const poisoned: Embedder = {
+      id: inner.id,
+      embed: (texts, signal) => {
+        if (texts.some((text) => text.includes('poison'))) return Promise.reject(new Error('embedder down'));
+        return inner.embed(texts, signal);
+      },
+    };
+    const { kernel, agent } = await start({ kernel: { embedder: poisoned } });
+    const file = agent('diarist', 'tools: [finish]\nmemory: { episode: true }', 'turns:\n  - finish: done\n');
+    const bad = await kernel.call('spawn', { agent: file, input: 'poison pill' });
+    expect(await kernel.call('wait', { pid: bad.pid, timeout: '20s' })).toMatchObject({ exitStatus: 0 });
+    const good = await kernel.call('spawn', { agent: file, input: 'a fine task' });
+    expect(await kernel.call('wait', { pid: good.pid, timeout: '20s' })).toMatchObject({ exitStatus: 0 });
+    // The slice's own exit could not write the poisoned episode either: both are left to the queue.
+    await eventually('the good episode to be written', async () => {
+      const found = await listMemories(kernel.db, { namespace: 'agent:diarist' }).catch(() => []);
+      return found.some((memory) => memory.id === `episode-${good.pid}`) ? true : undefined;
+    });
+    const left = await eventually('the poisoned exit to be retried later', async () => {
+      const rows = await kernel.db.query<{
+        pid: number;
+        attempts: number;
+        last_error: string;
+        later: boolean;
+      }>('select pid, attempts, last_error, next_try_at > now() as later from aos.exit_effects');
+      return rows.rows.length === 1 && rows.rows[0]!.attempts >= 1 ? rows.rows[0] : undefined;
+    });
+    expect(left).toMatchObject({
+      pid: bad.pid,
+      later: true,
+      last_error: expect.stringContaining('embedder down'),
     });
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { HashEmbedder } from '../src/memory/hash-embedder.js';
 import { addMemories, listMemories } from '../src/memory/memory-store.js';
 import { testDatabases } from './support/databases.js';
-import { journaledToolCalls, testKernels } from './support/kernel.js';
+import { eventually, journaledToolCalls, testKernels } from './support/kernel.js';
 import { toolError } from './support/tool-errors.js';
 
 describe.each(testDatabases)('memory tools on $name', (database) => {
@@ -143,7 +143,11 @@ describe.each(testDatabases)('memory tools on $name', (database) => {
     );
     const first = await kernel.call('spawn', { agent: file, input: 'first task: find the answer' });
     expect(await kernel.call('wait', { pid: first.pid, timeout: '30s' })).toMatchObject({ exitStatus: 0 });
-    const episodes = await listMemories(kernel.db, { namespace: 'agent:chronicler' });
+    // Episodes are exit effects, written by a worker right after the exit (src/process/exit-effects.ts).
+    const episodes = await eventually('the first episode', async () => {
+      const found = await listMemories(kernel.db, { namespace: 'agent:chronicler' }).catch(() => []);
+      return found.length > 0 ? found : undefined;
+    });
     expect(episodes).toHaveLength(1);
     expect(episodes[0]).toMatchObject({ id: `episode-${first.pid}`, kind: 'episode', sourcePid: first.pid });
     expect(episodes[0]!.text).toContain('first task: find the answer');
@@ -164,7 +168,10 @@ describe.each(testDatabases)('memory tools on $name', (database) => {
     );
     const third = await kernel.call('spawn', { agent: failing, input: 'try' });
     expect((await kernel.call('wait', { pid: third.pid, timeout: '30s' })).exitStatus).toBe(1);
-    const failed = await listMemories(kernel.db, { namespace: 'agent:stumbler' });
+    const failed = await eventually('the failed run episode', async () => {
+      const found = await listMemories(kernel.db, { namespace: 'agent:stumbler' }).catch(() => []);
+      return found.length > 0 ? found : undefined;
+    });
     expect(failed.map((memory) => memory.id)).toEqual([`episode-${third.pid}`]);
     expect(failed[0]!.text).toMatch(/it failed with status 1 \(/);
 

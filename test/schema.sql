@@ -79,6 +79,9 @@ table aos.devices
 table aos.exit_effects
   pid bigint not null
   queued_at timestamp with time zone not null default now()
+  attempts integer not null default 0
+  next_try_at timestamp with time zone not null default now()
+  last_error text
 
 table aos.file_heads
   namespace text not null

@@ -16,6 +16,8 @@ grant usage on schema aos to aos_kernel, aos_client;
 revoke all on all tables in schema aos from public;
 revoke all on all sequences in schema aos from public;
 revoke all on all functions in schema aos from public;
+-- Functions a later migration makes are not executable by PUBLIC either, from the start.
+alter default privileges for role aos_owner in schema aos revoke execute on functions from public;
 
 grant select, insert, update, delete on all tables in schema aos to aos_kernel;
 revoke insert, update, delete on aos.audit, aos.audit_pending, aos.audit_head, aos.migrations, aos.identity

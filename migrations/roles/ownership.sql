@@ -25,6 +25,18 @@ begin
       execute format('alter table %s owner to aos_owner', r.name);
     end if;
   end loop;
+  for r in select d.oid::regdictionary::text as name from pg_ts_dict d where d.dictnamespace = 'aos'::regnamespace loop
+    execute format('alter text search dictionary %s owner to aos_owner', r.name);
+  end loop;
+  for r in select c.oid::regconfig::text as name from pg_ts_config c where c.cfgnamespace = 'aos'::regnamespace loop
+    execute format('alter text search configuration %s owner to aos_owner', r.name);
+  end loop;
+  for r in select t.oid::regtype::text as name from pg_type t
+            where t.typnamespace = 'aos'::regnamespace and t.typtype in ('e', 'd', 'r', 'm')
+               or (t.typnamespace = 'aos'::regnamespace and t.typtype = 'c'
+                   and (select relkind from pg_class where oid = t.typrelid) = 'c') loop
+    execute format('alter type %s owner to aos_owner', r.name);
+  end loop;
   for r in select p.oid::regprocedure::text as signature, p.prokind
              from pg_proc p where p.pronamespace = 'aos'::regnamespace loop
     execute format('alter %s %s owner to aos_owner',

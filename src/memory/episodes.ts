@@ -1,8 +1,9 @@
 /**
  * Episodes: what an agent remembers of each of its runs. When an agent file asks for it
- * (`memory: { episode: true }`), the process's exit writes one memory of kind episode
- * to the agent's namespace (`agent:NAME`), in the same transaction as the exit: the
- * task, how it ended, what it used. Its later runs find it with recall.
+ * (`memory: { episode: true }`), each exit of its processes is followed by one memory of
+ * kind episode in the agent's namespace (`agent:NAME`), written by a worker draining the
+ * exit effects queue (src/process/exit-effects.ts): the task, how it ended, what it used.
+ * Its later runs find it with recall.
  */
 import type { Queryable } from '../storage/db.js';
 import type { Embedder } from './embedder.js';

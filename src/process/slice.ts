@@ -8,7 +8,6 @@
 import { type Device, deviceFor } from '../cpu/devices.js';
 import { parseDuration } from '../duration.js';
 import { toAosError } from '../errors.js';
-import { writeEpisode } from '../memory/episodes.js';
 import type { Db, Queryable } from '../storage/db.js';
 import { LeaseLostError } from '../storage/postgres-errors.js';
 import type { Limits } from './agent-definition.js';
@@ -272,26 +271,9 @@ export class Slice {
           result === null ? null : JSON.stringify(result),
           error === null ? null : JSON.stringify(error),
         ]);
-        await this.recordEpisode(tx, status, result, error);
       }),
     );
     this.markExited();
-  }
-
-  /** The episode of an agent that asked for one (memory: { episode: true }), in the exit's transaction. */
-  async recordEpisode(
-    tx: Queryable,
-    status: number,
-    result: unknown,
-    error: { code: string; message: string } | null,
-  ): Promise<void> {
-    const definition = this.execution.definition;
-    if (definition.memory?.episode !== true) return;
-    await writeEpisode(
-      tx,
-      { pid: this.lease.pid, agent: definition.name, status, result, error },
-      this.execution.host.embedder,
-    );
   }
 
   /** The process exited inside a write made elsewhere (the finish tool). */

@@ -10,7 +10,7 @@ import { TokenCounter } from '../cpu/token-counter.js';
 import { toAosError } from '../errors.js';
 import type { ToolRegistry } from '../io/tool-registry.js';
 import type { Embedder } from '../memory/embedder.js';
-import type { Db, DedicatedConnection, Queryable } from '../storage/db.js';
+import type { Db, DedicatedConnection } from '../storage/db.js';
 import { workerSessionBounds } from '../storage/session-bounds.js';
 import { chainAudit, drainAudit } from '../trust/audit.js';
 import { checkpointConfigOf, writeCheckpoint } from '../trust/audit-checkpoints.js';
@@ -242,9 +242,10 @@ export class Worker {
     }
     clearInterval(this.heartbeat);
     clearInterval(this.exitEffects);
-    await this.drainExits();
-    this.exitEffectsClosed = true;
+    // One batch, not the whole backlog: the other workers (or the next start) take the rest.
     await this.exitDrain;
+    await this.drainExits(true);
+    this.exitEffectsClosed = true;
     clearInterval(this.reaper);
     clearInterval(this.checkpointer);
     clearInterval(this.chainer);
@@ -376,11 +377,11 @@ export class Worker {
     return execution;
   }
 
-  private definition(name: string, version: number, db: Queryable = this.db): Promise<AgentDefinition> {
+  private definition(name: string, version: number): Promise<AgentDefinition> {
     const key = `${name}@${version}`;
     let cached = this.definitions.get(key);
     if (cached === undefined) {
-      cached = getAgentDefinition(db, name, version);
+      cached = getAgentDefinition(this.db, name, version);
       cached.catch(() => this.definitions.delete(key));
       this.definitions.set(key, cached);
     }
@@ -452,7 +453,7 @@ export class Worker {
    * Drains the exit effects queue (episodes, trace exports) until it is empty; a call while a
    * drain runs makes it go round once more. Never fails a process or the worker.
    */
-  private drainExits(): Promise<void> {
+  private drainExits(once = false): Promise<void> {
     if (this.exitEffectsClosed) return Promise.resolve();
     if (this.exitDrain !== undefined) {
       this.exitDrainAgain = true;
@@ -462,23 +463,22 @@ export class Worker {
     const host = {
       db: this.db,
       embedder: this.host.embedder,
-      definition: (name: string, version: number, tx: Queryable) => this.definition(name, version, tx),
       ...(this.host.exportTrace === undefined ? {} : { exportTrace: this.host.exportTrace }),
     };
-    const onExportError = (pid: number, error: unknown) =>
+    const onFailure = (pid: number, what: string, error: unknown) =>
       this.emit({
         type: 'error',
         pid,
-        message: `trace export failed: ${toAosError(error).message}`,
+        message: `${what} failed: ${toAosError(error).message}`,
         workerId: this.id,
       });
     this.exitDrain = (async () => {
       try {
-        let drained: number[];
+        let taken: number;
         do {
           this.exitDrainAgain = false;
-          drained = await drainExitEffects(host, onExportError, limit);
-        } while (this.exitDrainAgain || drained.length === limit);
+          taken = await drainExitEffects(host, onFailure, limit);
+        } while (!once && (this.exitDrainAgain || taken === limit));
       } catch (error) {
         this.emit({
           type: 'error',

@@ -34,7 +34,17 @@ const insideId = '1000';
  */
 function hostUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const id = Number(process.env.AOS_SANDBOX_UID ?? 65534);
+  const setting = process.env.AOS_SANDBOX_UID;
+  const id = setting === undefined || setting === '' ? 65534 : Number(setting);
+  if (!Number.isSafeInteger(id) || id <= 0) {
+    throw new AosError(
+      'invalid_input',
+      `AOS_SANDBOX_UID must be the id of an unprivileged user, not "${setting}"`,
+      {
+        hint: 'unset it (the sandbox then runs as nobody, 65534) or give a positive user id',
+      },
+    );
+  }
   return { uid: id, gid: id };
 }
 
@@ -50,7 +60,7 @@ const etcFiles = [
   '/etc/passwd',
   '/etc/group',
   '/etc/nsswitch.conf',
-  '/etc/ssl',
+  '/etc/ssl/certs',
   '/etc/ca-certificates',
   '/etc/mime.types',
 ];
@@ -82,6 +92,8 @@ export function bubblewrapArguments(request: SandboxRequest, limits: SandboxLimi
   }
   for (const file of etcFiles) args.push('--ro-bind-try', file, file);
   args.push('--proc', '/proc', '--dev', '/dev');
+  // bwrap's /dev is a tmpfs, with /dev/shm in it: read-only, and a bounded /dev/shm of its own.
+  args.push('--size', String(limits.tmpBytes), '--tmpfs', '/dev/shm', '--remount-ro', '/dev');
   args.push('--size', String(limits.tmpBytes), '--tmpfs', '/tmp');
   args.push('--bind', request.workspace, '/workspace');
   for (const readable of request.readPaths ?? []) args.push('--ro-bind', readable, readable);

@@ -66,12 +66,12 @@ export async function migrate(db: Db, migrations = loadMigrations()): Promise<nu
       if (existing.rowCount > 0) return false;
       await tx.query('insert into aos.migrations (id, name) values ($1, $2)', [migration.id, migration.name]);
       await tx.exec(migration.sql);
+      // With the migration, not after it: a crash between them would leave new functions
+      // executable by PUBLIC on a schema that says it is up to date.
+      if (state.owner === databaseRoles.owner) await applyGrants(tx);
       return true;
     });
     if (done) applied.push(migration.id);
-  }
-  if (applied.length > 0 && state.owner === databaseRoles.owner) {
-    await db.transaction((tx) => applyGrants(tx));
   }
   return applied;
 }

@@ -226,14 +226,17 @@ describe.each(sandboxDrivers.filter((entry) => entry.available))(
       expect(result.stderr).toContain('memory exhausted');
     });
 
-    it('is contained when filling the disk: the file size limit and the bounded /tmp', async () => {
+    it('is contained when filling the disk: the file size limit, the bounded /tmp and /dev/shm, a read-only /dev', async () => {
       const workspace = newWorkspace();
       const result = await shell(
         driver,
-        'head -c 50000000 /dev/zero > /workspace/big; head -c 50000000 /dev/zero > /tmp/big; echo "tmp $?"',
+        'head -c 50000000 /dev/zero > /workspace/big; head -c 50000000 /dev/zero > /tmp/big; echo "tmp $?"; head -c 50000000 /dev/zero > /dev/shm/big; echo "shm $?"; echo x > /dev/planted; echo "dev $?"',
         { workspace, limits: { fileBytes: 1_000_000, tmpBytes: 2_000_000 } },
       );
       expect(readFileSync(join(workspace, 'big')).length).toBe(1_000_000);
+      expect(result.stdout).toContain('tmp 1');
+      expect(result.stdout).toContain('shm 1');
+      expect(result.stdout).toContain('dev 2');
       expect(result.stderr).toMatch(/File size limit exceeded|No space left on device/);
     });
 

@@ -200,7 +200,6 @@ async function runTransactional(
         JSON.stringify(result.result),
         null,
       ]);
-      await slice.recordEpisode(tx, result.status, result.result, null);
     }
     return { result, output, written };
   });
